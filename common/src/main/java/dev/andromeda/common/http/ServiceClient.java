@@ -1,0 +1,138 @@
+package dev.andromeda.common.http;
+
+import dev.andromeda.common.problem.M31Problem;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * How services and nodes call each other: JSON over HTTP/1.1 on one shared connection pool,
+ * blocking for request threads and asynchronous for the nucleus (a parked fibril holds no
+ * thread while its request is in flight). A problem answered by the callee comes back as a
+ * {@link RemoteProblem} with the callee's status and detail, so it can be passed on as is.
+ */
+public class ServiceClient {
+
+    private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+    private final HttpClient http;
+    private final JsonMapper json;
+
+    public ServiceClient(JsonMapper json) {
+        this.json = json;
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
+    }
+
+    public JsonMapper json() { return json; }
+
+    public <T> T get(String url, Class<T> type) {
+        return join(getAsync(url, type, DEFAULT_TIMEOUT));
+    }
+
+    public <T> T post(String url, Object body, Class<T> type) {
+        return join(sendAsync("POST", url, body, type, DEFAULT_TIMEOUT));
+    }
+
+    public <T> T put(String url, Object body, Class<T> type) {
+        return join(sendAsync("PUT", url, body, type, DEFAULT_TIMEOUT));
+    }
+
+    public void delete(String url) {
+        join(sendAsync("DELETE", url, null, Void.class, DEFAULT_TIMEOUT));
+    }
+
+    public <T> CompletableFuture<T> getAsync(String url, Class<T> type, Duration timeout) {
+        return sendAsync("GET", url, null, type, timeout);
+    }
+
+    /** Sends {@code body} as JSON (a String is sent as text/plain); maps the answer to {@code type}. */
+    public <T> CompletableFuture<T> sendAsync(String method, String url, Object body, Class<T> type, Duration timeout) {
+        HttpRequest.BodyPublisher publisher;
+        String contentType;
+        if (body == null) {
+            publisher = HttpRequest.BodyPublishers.noBody();
+            contentType = null;
+        } else if (body instanceof String s) {
+            publisher = HttpRequest.BodyPublishers.ofString(s, StandardCharsets.UTF_8);
+            contentType = "text/plain; charset=utf-8";
+        } else {
+            publisher = HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body));
+            contentType = "application/json";
+        }
+        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).method(method, publisher)
+                .header("Accept", "application/json, text/plain, application/problem+json");
+        if (contentType != null) rb.header("Content-Type", contentType);
+        return http.sendAsync(rb.build(), HttpResponse.BodyHandlers.ofByteArray())
+                .handle((resp, err) -> {
+                    if (err != null) throw unreachable(method, url, err);
+                    return decode(method, url, resp, type);
+                });
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> T decode(String method, String url, HttpResponse<byte[]> resp, Class<T> type) {
+        int status = resp.statusCode();
+        if (status >= 400) {
+            String detail = "HTTP " + status + " from " + method + " " + url;
+            String field = null;
+            try {
+                JsonNode problem = json.readTree(resp.body());
+                if (problem.hasNonNull("detail")) detail = problem.get("detail").asString();
+                if (problem.hasNonNull("field")) field = problem.get("field").asString();
+            } catch (RuntimeException notJson) {
+                // keep the generic detail: the body was not a problem document
+            }
+            throw new RemoteProblem(status, detail, field, url);
+        }
+        if (type == Void.class || resp.body().length == 0) return null;
+        if (type == String.class) return (T) new String(resp.body(), StandardCharsets.UTF_8);
+        if (type == byte[].class) return (T) resp.body();
+        return json.readValue(resp.body(), type);
+    }
+
+    private static RuntimeException unreachable(String method, String url, Throwable err) {
+        Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+        if (cause instanceof M31Problem p) return p;
+        if (cause instanceof HttpTimeoutException) {
+            return new M31Problem(504, "upstream-timeout", "timed out: " + method + " " + url, null);
+        }
+        if (cause instanceof ConnectException || cause instanceof IOException) {
+            return M31Problem.unavailable("cannot reach " + URI.create(url).getAuthority() + " (" + cause.getClass().getSimpleName() + ")");
+        }
+        return new CompletionException(cause);
+    }
+
+    private static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw e;
+        }
+    }
+
+    /** A problem answered by another service, carried on with its status. */
+    public static class RemoteProblem extends M31Problem {
+        private final String url;
+
+        public RemoteProblem(int status, String detail, String field, String url) {
+            super(status, status == 404 ? "not-found" : status == 410 ? "gone" : "upstream", detail, field);
+            this.url = url;
+        }
+
+        public String url() { return url; }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.andromeda.common.problem;
+
+import org.springframework.http.HttpStatus;
+
+/**
+ * A failure a client should see as an RFC 9457 problem: status, a stable type slug, a human
+ * detail, and (when one request field is to blame) the name of that field.
+ */
+public class M31Problem extends RuntimeException {
+
+    private final int status;
+    private final String type;
+    private final String field;
+
+    public M31Problem(int status, String type, String detail, String field) {
+        super(detail, null, false, false);
+        this.status = status;
+        this.type = type;
+        this.field = field;
+    }
+
+    public int status() { return status; }
+    public String type() { return type; }
+    public String field() { return field; }
+
+    public static M31Problem badRequest(String field, String detail) {
+        return new M31Problem(400, "bad-request", detail, field);
+    }
+    public static M31Problem notFound(String detail) {
+        return new M31Problem(404, "not-found", detail, null);
+    }
+    public static M31Problem conflict(String detail) {
+        return new M31Problem(409, "conflict", detail, null);
+    }
+    public static M31Problem gone(String detail) {
+        return new M31Problem(410, "gone", detail, null);
+    }
+    public static M31Problem tooLarge(String field, String detail) {
+        return new M31Problem(413, "too-large", detail, field);
+    }
+    public static M31Problem unprocessable(String field, String detail) {
+        return new M31Problem(422, "unprocessable", detail, field);
+    }
+    public static M31Problem unavailable(String detail) {
+        return new M31Problem(503, "unavailable", detail, null);
+    }
+
+    public HttpStatus httpStatus() {
+        HttpStatus s = HttpStatus.resolve(status);
+        return s == null ? HttpStatus.INTERNAL_SERVER_ERROR : s;
+    }
+}

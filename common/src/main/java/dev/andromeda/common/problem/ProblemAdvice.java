@@ -1,0 +1,104 @@
+package dev.andromeda.common.problem;
+
+import jakarta.servlet.http.HttpServletRequest;
+import java.net.URI;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.validation.FieldError;
+import org.springframework.web.ErrorResponse;
+import org.springframework.web.bind.MethodArgumentNotValidException;
+import org.springframework.web.bind.MissingServletRequestParameterException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.method.annotation.HandlerMethodValidationException;
+import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
+
+/**
+ * Turns every failure into application/problem+json. Clients never see a stack trace: an
+ * unexpected exception is logged here with an id, and the client gets that id.
+ */
+@RestControllerAdvice
+public class ProblemAdvice {
+
+    private static final Logger log = LoggerFactory.getLogger(ProblemAdvice.class);
+
+    public static ProblemDetail problem(int status, String type, String detail, String field, String instance) {
+        ProblemDetail pd = ProblemDetail.forStatusAndDetail(HttpStatus.valueOf(status), detail);
+        pd.setType(URI.create("/problems/" + type));
+        if (instance != null) pd.setInstance(URI.create(instance));
+        if (field != null) pd.setProperty("field", field);
+        return pd;
+    }
+
+    private static ResponseEntity<ProblemDetail> respond(ProblemDetail pd) {
+        return ResponseEntity.status(pd.getStatus()).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(pd);
+    }
+
+    @ExceptionHandler(M31Problem.class)
+    ResponseEntity<ProblemDetail> m31(M31Problem e, HttpServletRequest req) {
+        return respond(problem(e.status(), e.type(), e.getMessage(), e.field(), req.getRequestURI()));
+    }
+
+    @ExceptionHandler(HttpMessageNotReadableException.class)
+    ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException e, HttpServletRequest req) {
+        String detail = "the request body is not valid JSON for this resource";
+        Throwable cause = e.getMostSpecificCause();
+        if (cause != null && cause.getMessage() != null) {
+            // the parser's first line says where and what, without the Java class names
+            String first = cause.getMessage().lines().findFirst().orElse("");
+            detail += ": " + first.replaceAll("\\(class [^)]*\\)", "").replaceAll("`[a-z]+(\\.[a-zA-Z0-9_$]+)+`", "").trim();
+        }
+        return respond(problem(400, "malformed-body", detail, "body", req.getRequestURI()));
+    }
+
+    @ExceptionHandler(MethodArgumentNotValidException.class)
+    ResponseEntity<ProblemDetail> invalid(MethodArgumentNotValidException e, HttpServletRequest req) {
+        FieldError fe = e.getBindingResult().getFieldError();
+        String field = fe == null ? null : fe.getField();
+        String detail = fe == null ? "invalid request" : fe.getField() + ": " + fe.getDefaultMessage();
+        return respond(problem(400, "invalid-field", detail, field, req.getRequestURI()));
+    }
+
+    @ExceptionHandler(HandlerMethodValidationException.class)
+    ResponseEntity<ProblemDetail> invalidParam(HandlerMethodValidationException e, HttpServletRequest req) {
+        var result = e.getParameterValidationResults().isEmpty() ? null : e.getParameterValidationResults().get(0);
+        String field = result == null ? null : result.getMethodParameter().getParameterName();
+        String msg = result == null || result.getResolvableErrors().isEmpty() ? "invalid"
+                : result.getResolvableErrors().get(0).getDefaultMessage();
+        return respond(problem(400, "invalid-field", (field == null ? "request" : field) + ": " + msg, field, req.getRequestURI()));
+    }
+
+    @ExceptionHandler(MethodArgumentTypeMismatchException.class)
+    ResponseEntity<ProblemDetail> mismatch(MethodArgumentTypeMismatchException e, HttpServletRequest req) {
+        return respond(problem(400, "invalid-field", e.getName() + ": not a valid value", e.getName(), req.getRequestURI()));
+    }
+
+    @ExceptionHandler(MissingServletRequestParameterException.class)
+    ResponseEntity<ProblemDetail> missing(MissingServletRequestParameterException e, HttpServletRequest req) {
+        return respond(problem(400, "missing-field", e.getParameterName() + " is required", e.getParameterName(), req.getRequestURI()));
+    }
+
+    @ExceptionHandler(NoResourceFoundException.class)
+    ResponseEntity<ProblemDetail> noRoute(NoResourceFoundException e, HttpServletRequest req) {
+        return respond(problem(404, "not-found", "no resource at " + req.getRequestURI(), null, req.getRequestURI()));
+    }
+
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest req) {
+        if (e instanceof ErrorResponse known) {
+            // Spring's own web errors (405, 415, 406, …) already carry the right status
+            ProblemDetail pd = known.getBody();
+            pd.setInstance(URI.create(req.getRequestURI()));
+            return respond(pd);
+        }
+        String incident = Long.toString(System.nanoTime(), 36);
+        log.error("incident {} on {} {}", incident, req.getMethod(), req.getRequestURI(), e);
+        return respond(problem(500, "internal", "internal error (incident " + incident + ")", null, req.getRequestURI()));
+    }
+}
