@@ -1,0 +1,94 @@
+package dev.andromeda.bench;
+
+import dev.andromeda.examples.corpus.CorpusGenerator;
+import dev.andromeda.examples.corpus.CorpusServer;
+import dev.andromeda.examples.corpus.McIlroy;
+import dev.andromeda.local.Constellation;
+import dev.andromeda.local.demo.WordFreqJob;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * wordfreq end to end on a generated corpus, beside McIlroy's pipeline on the same text in the
+ * same run: {@code bench/run wordfreq [MB]}. Prints a table and writes bench/results/wordfreq.json.
+ */
+public final class WordFreqBench {
+
+    public static void main(String[] args) throws Exception {
+        int mb = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        long perBook = 2_000_000;
+        int books = (int) Math.max(1, (mb * 1_000_000L) / perBook);
+        Path work = Path.of(System.getProperty("m31.bench.dir", "bench/work"));
+        Path corpus = work.resolve("corpus-" + books + "x" + perBook);
+        long textBytes;
+        if (!Files.exists(corpus.resolve("index.html"))) {
+            textBytes = CorpusGenerator.generate(corpus, new CorpusGenerator.Options(31, books, perBook, 20_000));
+        } else {
+            textBytes = McIlroy.countCorpus(corpus).entrySet().stream().mapToLong(e -> (e.getKey().length() + 1) * e.getValue()).sum();
+        }
+        double textMb = textBytes / 1e6;
+        System.out.printf("corpus: %d books, %.1f MB of text%n", books, textMb);
+
+        // Baseline: McIlroy's pipeline on the same zips, unzip included, in the C locale.
+        String pipeline = "for z in " + corpus.resolve("books") + "/*.zip; do unzip -p \"$z\"; done"
+                + " | LC_ALL=C tr -cs A-Za-z '\\n' | LC_ALL=C tr A-Z a-z | LC_ALL=C sort | LC_ALL=C uniq -c | LC_ALL=C sort -rn | sed 10q";
+        long p0 = System.nanoTime();
+        Process p = new ProcessBuilder("bash", "-c", pipeline).redirectErrorStream(true).start();
+        String mcilroyTop = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) throw new IOException("pipeline failed: " + mcilroyTop);
+        double pipelineSec = (System.nanoTime() - p0) / 1e9;
+
+        Constellation c = Constellation.start(Constellation.Options.forTests());
+        double m31Sec;
+        List<String> m31Top;
+        Duration ready = c.startupTime();
+        try (CorpusServer server = new CorpusServer(corpus)) {
+            WordFreqJob job = new WordFreqJob(c.gatewayUrl(), c.token());
+            WordFreqJob.Result r = job.run(server.seedUrl(), Duration.ofHours(1));
+            m31Sec = r.elapsed().toNanos() / 1e9;
+            if (r.fibril().getState() != dev.andromeda.client.model.Fibril.StateEnum.DONE) {
+                throw new IllegalStateException("wordfreq " + r.fibril().getState() + ": " + r.fibril().getError());
+            }
+            m31Top = job.top(10);
+        } finally {
+            c.close();
+        }
+        List<String> pipeTop = mcilroyTop.lines().toList();
+        boolean same = pipeTop.equals(m31Top);
+
+        System.out.println();
+        System.out.printf("%-34s %12s %12s%n", "wordfreq, " + String.format("%.1f MB", textMb), "seconds", "MB/s");
+        System.out.printf("%-34s %12.2f %12.2f%n", "McIlroy pipeline (baseline)", pipelineSec, textMb / pipelineSec);
+        System.out.printf("%-34s %12.2f %12.2f%n", "M31 wordfreq.js, 2 nodes", m31Sec, textMb / m31Sec);
+        System.out.printf("%-34s %12.2f%n", "ratio M31 / pipeline (throughput)", pipelineSec / m31Sec);
+        System.out.printf("%-34s %12.2f%n", "constellation startup (s)", ready.toMillis() / 1000.0);
+        System.out.println("top 10 identical to the pipeline's: " + same);
+
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("benchmark", "wordfreq");
+        out.put("when", Instant.now().toString());
+        out.put("textMB", textMb);
+        out.put("books", books);
+        out.put("pipelineSeconds", pipelineSec);
+        out.put("m31Seconds", m31Sec);
+        out.put("pipelineMBps", textMb / pipelineSec);
+        out.put("m31MBps", textMb / m31Sec);
+        out.put("throughputRatio", pipelineSec / m31Sec);
+        out.put("startupSeconds", ready.toMillis() / 1000.0);
+        out.put("topIdentical", same);
+        out.put("top", new ArrayList<>(m31Top));
+        Path results = Path.of("bench/results");
+        Files.createDirectories(results);
+        Files.writeString(results.resolve("wordfreq.json"), JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(out));
+        System.exit(same ? 0 : 2);
+    }
+}

@@ -1,0 +1,195 @@
+package dev.andromeda.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.andromeda.client.ApiClient;
+import dev.andromeda.client.api.ChannelsApi;
+import dev.andromeda.client.api.NodesApi;
+import dev.andromeda.client.model.Channel;
+import dev.andromeda.client.model.ChannelSpec;
+import dev.andromeda.client.model.Fibril;
+import dev.andromeda.client.model.MessageBatch;
+import dev.andromeda.client.model.Node;
+import dev.andromeda.examples.corpus.CorpusGenerator;
+import dev.andromeda.examples.corpus.CorpusServer;
+import dev.andromeda.examples.corpus.McIlroy;
+import dev.andromeda.local.demo.WordFreqJob;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The whole constellation, booted as `./m31 up` boots it (real PostgreSQL, real KRaft Kafka,
+ * every service on its own port, two fibril nodes), used only through the gateway: with the
+ * generated Java client and with plain HTTP, as a user would.
+ */
+class ConstellationE2ETest {
+
+    static Constellation constellation;
+    static CorpusServer corpusServer;
+    static Path corpus;
+    static Map<String, Long> reference;
+    static final HttpClient http = HttpClient.newHttpClient();
+    static final JsonMapper json = JsonMapper.builder().build();
+
+    @BeforeAll
+    static void boot() throws Exception {
+        corpus = Files.createTempDirectory("m31-corpus-");
+        CorpusGenerator.generate(corpus, CorpusGenerator.Options.small(11));
+        reference = McIlroy.countCorpus(corpus);
+        corpusServer = new CorpusServer(corpus);
+        constellation = Constellation.start(Constellation.Options.forTests());
+    }
+
+    @AfterAll
+    static void shutdown() {
+        if (corpusServer != null) corpusServer.close();
+        if (constellation != null) constellation.close();
+    }
+
+    @Test
+    void wordCountThroughTheGeneratedClientMatchesMcIlroy() throws Exception {
+        dropWords();
+        WordFreqJob job = new WordFreqJob(constellation.gatewayUrl(), constellation.token());
+        WordFreqJob.Result r = job.run(corpusServer.seedUrl(), Duration.ofMinutes(5));
+
+        assertThat(r.fibril().getState()).as("root fibril: %s", r.fibril().getError()).isEqualTo(Fibril.StateEnum.DONE);
+        assertThat(job.counts()).isEqualTo(reference);
+        assertThat(job.top(10)).isEqualTo(McIlroy.top(reference, 10));
+        assertThat(r.fibril().getResult()).isInstanceOf(Map.class);
+        assertThat(((Number) ((Map<?, ?>) r.fibril().getResult()).get("freq")).longValue()).isEqualTo(reference.get("pi"));
+    }
+
+    @Test
+    void wordCountThroughPlainHttpMatchesMcIlroy() throws Exception {
+        dropWords();
+        String body = json.writeValueAsString(Map.of("source", WordFreqJob.script(), "args", List.of(corpusServer.seedUrl())));
+        HttpResponse<String> spawned = call("POST", "/fibrils", body);
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        assertThat(id).startsWith("fb-");
+
+        JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=30", null).body());
+        for (int i = 0; i < 10 && !f.get("state").asString().matches("done|failed|killed"); i++) {
+            f = json.readTree(call("GET", "/fibrils/" + id + "?wait=30", null).body());
+        }
+        assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
+        assertThat(f.get("result").get("freq").asLong()).isEqualTo(reference.get("pi"));
+
+        HttpResponse<String> all = call("GET", "/fs/words?fmt=JSON&limit=100000", null);
+        assertThat(all.statusCode()).isEqualTo(200);
+        Map<String, Long> counts = new HashMap<>();
+        for (JsonNode o : json.readTree(all.body())) counts.put(o.get("key").asString(), o.get("attrs").get("freq").asLong());
+        assertThat(counts).isEqualTo(reference);
+
+        // an attribute filter, as the paper's secondary-attribute queries
+        long piCount = reference.get("pi");
+        HttpResponse<String> filtered = call("GET", "/fs/words?fmt=JSON&freq.ge=" + piCount + "&limit=100000", null);
+        long expected = reference.values().stream().filter(v -> v >= piCount).count();
+        assertThat(json.readTree(filtered.body()).size()).isEqualTo((int) expected);
+    }
+
+    @Test
+    void netListsBothNodesAndRoutesToEach() throws Exception {
+        NodesApi nodes = new NodesApi(client());
+        List<String> names = nodes.listNodes().getNodes().stream().map(Node::getName).toList();
+        assertThat(names).contains("E0", "E1");
+        for (String n : List.of("E0", "E1")) {
+            Node node = nodes.describeNode(n);
+            assertThat(node.getName()).isEqualTo(n);
+            assertThat(node.getUrl()).isEqualTo(constellation.url(n));
+        }
+    }
+
+    @Test
+    void spawnedFibrilsAreSpreadOverTheNodes() throws Exception {
+        String script = "var sys = require('sys'); var cs = [];"
+                + "for (var i = 0; i < 8; i++) cs.push(sys.spawn(function () { return require('sys').self().node; }, []));"
+                + "var seen = {}; for (var j = 0; j < cs.length; j++) { seen[cs[j][1].recv().ok] = true; } Object.keys(seen).sort().join(',');";
+        HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script)));
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=60", null).body());
+        assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
+        assertThat(f.get("result").asString()).isEqualTo("E0,E1");
+    }
+
+    @Test
+    void channelsCarryMessagesInOrderThroughTheGateway() throws Exception {
+        ChannelsApi channels = new ChannelsApi(client());
+        Channel ch = channels.createChannel(new ChannelSpec().type("Int").mode(ChannelSpec.ModeEnum.ASYNC));
+        for (int i = 1; i <= 5; i++) channels.sendMessage(ch.getId(), i, null);
+        MessageBatch got = channels.receiveMessages(ch.getId(), 5, 10);
+        assertThat(got.getMessages()).extracting(m -> ((Number) m.getValue()).intValue()).containsExactly(1, 2, 3, 4, 5);
+
+        HttpResponse<String> wrongType = call("POST", "/ch/" + ch.getId() + "/messages", "\"five\"");
+        assertThat(wrongType.statusCode()).isEqualTo(422);
+        assertThat(wrongType.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("problem+json"));
+    }
+
+    @Test
+    void badInputGetsProblemsNotStackTraces() throws Exception {
+        HttpResponse<String> noSpace = call("GET", "/fs/nosuchspace/x", null);
+        assertThat(noSpace.statusCode()).isEqualTo(404);
+        assertThat(noSpace.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("problem+json"));
+
+        HttpResponse<String> syntax = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", "var x = 1;\nvar y = (;\n")));
+        assertThat(syntax.statusCode()).isEqualTo(400);
+        JsonNode p = json.readTree(syntax.body());
+        assertThat(p.get("field").asString()).isEqualTo("source");
+        assertThat(p.get("detail").asString()).contains("line 2");
+
+        HttpResponse<String> forged = call("GET", "/fibrils/fb-0000000000000000000000000000", null);
+        assertThat(forged.statusCode()).isEqualTo(400);
+
+        HttpResponse<String> badJson = call("PUT", "/fs/things", "{\"key\": ");
+        assertThat(badJson.statusCode()).isEqualTo(400);
+        assertThat(badJson.body()).doesNotContain("at dev.andromeda", "Exception");
+
+        HttpResponse<String> javaAccess = call("POST", "/fibrils",
+                json.writeValueAsString(Map.of("source", "java.lang.System.exit(1)")));
+        assertThat(javaAccess.statusCode()).isIn(201, 400);
+        if (javaAccess.statusCode() == 201) {
+            String id = json.readTree(javaAccess.body()).get("id").asString();
+            JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=20", null).body());
+            assertThat(f.get("state").asString()).isEqualTo("failed");
+        }
+
+        HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fs")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+    }
+
+    private static void dropWords() throws Exception {
+        HttpResponse<String> r = call("DELETE", "/fs/words", null);
+        assertThat(r.statusCode()).isIn(204, 404);
+    }
+
+    private static ApiClient client() {
+        ApiClient c = new ApiClient();
+        c.updateBaseUri(constellation.gatewayUrl());
+        c.setRequestInterceptor(b -> b.header("Authorization", "Bearer " + constellation.token()));
+        return c;
+    }
+
+    static HttpResponse<String> call(String method, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + path))
+                .timeout(Duration.ofSeconds(90))
+                .header("Authorization", "Bearer " + constellation.token())
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) b.header("Content-Type", "application/json");
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+}
