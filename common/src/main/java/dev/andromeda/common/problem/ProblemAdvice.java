@@ -1,6 +1,8 @@
 package dev.andromeda.common.problem;
 
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.ConstraintViolationException;
 import java.net.URI;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,6 +74,22 @@ public class ProblemAdvice {
         String msg = result == null || result.getResolvableErrors().isEmpty() ? "invalid"
                 : result.getResolvableErrors().get(0).getDefaultMessage();
         return respond(problem(400, "invalid-field", (field == null ? "request" : field) + ": " + msg, field, req.getRequestURI()));
+    }
+
+    /**
+     * The generated interfaces are {@code @Validated}: a path variable or header that breaks its
+     * constraint fails in the method-validation proxy, before the handler; it is still the
+     * client's 400, naming the parameter.
+     */
+    @ExceptionHandler(ConstraintViolationException.class)
+    ResponseEntity<ProblemDetail> violated(ConstraintViolationException e, HttpServletRequest req) {
+        ConstraintViolation<?> v = e.getConstraintViolations().stream().findFirst().orElse(null);
+        String field = null;
+        if (v != null) {
+            for (jakarta.validation.Path.Node n : v.getPropertyPath()) field = n.getName();
+        }
+        String detail = v == null ? "invalid request" : (field == null ? "" : field + ": ") + v.getMessage();
+        return respond(problem(400, "invalid-field", detail, field, req.getRequestURI()));
     }
 
     @ExceptionHandler(MethodArgumentTypeMismatchException.class)
