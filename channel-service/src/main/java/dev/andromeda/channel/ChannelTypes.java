@@ -1,0 +1,100 @@
+package dev.andromeda.channel;
+
+import com.networknt.schema.Error;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
+import dev.andromeda.common.problem.M31Problem;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+
+/**
+ * A channel's type: a type name (Int, Float, Str, Bool, Any, Obj, Arr) or a JSON Schema
+ * (draft 2020-12 unless the schema says otherwise). Schemas may only refer inside themselves:
+ * a channel type never makes the service fetch a URL.
+ */
+@Component
+public class ChannelTypes {
+
+    static final List<String> NAMES = List.of("Int", "Float", "Str", "Bool", "Any", "Obj", "Arr");
+
+    private final SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+    /** Compiled schemas by their canonical text (channels of one schema share it). */
+    private final Map<String, Schema> compiled = new ConcurrentHashMap<>();
+
+    /** Normalizes a ChannelSpec type (null → Any) to the JSON stored with the channel; 400 when unusable. */
+    public JsonNode normalize(JsonNode type) {
+        if (type == null || type.isNull() || type.isMissingNode()) return JsonNodeFactory.instance.stringNode("Any");
+        if (type.isString()) {
+            if (!NAMES.contains(type.asString())) {
+                throw M31Problem.badRequest("type", "unknown type name '" + type.asString() + "' (one of " + String.join(", ", NAMES) + ", or a JSON Schema object)");
+            }
+            return type;
+        }
+        if (!type.isObject()) throw M31Problem.badRequest("type", "type is a type name or a JSON Schema object");
+        checkRefs(type);
+        try {
+            schema(type);
+        } catch (RuntimeException e) {
+            throw M31Problem.badRequest("type", "not a usable JSON Schema: " + e.getMessage());
+        }
+        return type;
+    }
+
+    /** 422 naming the failing path when {@code value} is not of {@code type}. */
+    public void check(JsonNode type, JsonNode value) {
+        if (type.isString()) {
+            String name = type.asString();
+            boolean ok = switch (name) {
+                case "Int" -> value.isIntegralNumber();
+                case "Float" -> value.isNumber();
+                case "Str" -> value.isString();
+                case "Bool" -> value.isBoolean();
+                case "Obj" -> value.isObject();
+                case "Arr" -> value.isArray();
+                default -> true;
+            };
+            if (!ok) throw M31Problem.unprocessable("$", "the message is not a" + (name.matches("[AEIOU].*") ? "n " : " ") + name
+                    + " (got " + kind(value) + ")");
+            return;
+        }
+        List<Error> errors = schema(type).validate(value);
+        if (!errors.isEmpty()) {
+            Error e = errors.get(0);
+            String path = e.getInstanceLocation() == null ? "$" : e.getInstanceLocation().toString();
+            throw M31Problem.unprocessable(path, path + ": " + e.getMessage());
+        }
+    }
+
+    private Schema schema(JsonNode type) {
+        return compiled.computeIfAbsent(type.toString(), k -> registry.getSchema(type));
+    }
+
+    private static void checkRefs(JsonNode n) {
+        if (n.isObject()) {
+            for (var e : n.properties()) {
+                if ((e.getKey().equals("$ref") || e.getKey().equals("$dynamicRef")) && e.getValue().isString()
+                        && !e.getValue().asString().startsWith("#")) {
+                    throw M31Problem.badRequest("type", "a channel schema may only refer inside itself ($ref \"#…\"), not to " + e.getValue().asString());
+                }
+                checkRefs(e.getValue());
+            }
+        } else if (n.isArray()) {
+            for (JsonNode c : n) checkRefs(c);
+        }
+    }
+
+    private static String kind(JsonNode v) {
+        if (v.isIntegralNumber()) return "an integer";
+        if (v.isNumber()) return "a number";
+        if (v.isString()) return "a string";
+        if (v.isBoolean()) return "a boolean";
+        if (v.isObject()) return "an object";
+        if (v.isArray()) return "an array";
+        return "null";
+    }
+}

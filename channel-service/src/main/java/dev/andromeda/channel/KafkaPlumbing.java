@@ -1,0 +1,107 @@
+package dev.andromeda.channel;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.stereotype.Component;
+
+/**
+ * The Kafka side of channels: one Admin, one idempotent producer (acks=all), the shared topic
+ * for unnamed channels, and a topic per named channel. Consumers live in {@link Dispatcher}.
+ */
+@Component
+public class KafkaPlumbing implements DisposableBean {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaPlumbing.class);
+    /** Room for a 1 MB message plus its envelope and headers. */
+    static final int MAX_RECORD_BYTES = 2 * 1024 * 1024;
+    static final String NAMED_PREFIX = "m31.ch.";
+
+    private final String bootstrap;
+    private final String sharedTopic;
+    private final Admin admin;
+    private final KafkaProducer<String, byte[]> producer;
+    private final int sharedPartitions;
+
+    public KafkaPlumbing(@Value("${m31.kafka.bootstrap}") String bootstrap,
+                         @Value("${m31.channel.shared-topic:m31.channels}") String sharedTopic,
+                         @Value("${m31.channel.shared-partitions:8}") int partitions) {
+        this.bootstrap = bootstrap;
+        this.sharedTopic = sharedTopic;
+        this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
+        this.sharedPartitions = ensureTopic(sharedTopic, partitions);
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_RECORD_BYTES + 64 * 1024);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "m31-channel-producer");
+        this.producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    public String bootstrap() { return bootstrap; }
+    public String sharedTopic() { return sharedTopic; }
+    public int sharedPartitions() { return sharedPartitions; }
+    public KafkaProducer<String, byte[]> producer() { return producer; }
+
+    /** The shared-topic partition of an unnamed channel: stable for the life of the topic. */
+    public int partitionOf(String channelId) {
+        return Math.floorMod(channelId.hashCode(), sharedPartitions);
+    }
+
+    public static String namedTopic(String name) {
+        return NAMED_PREFIX + name;
+    }
+
+    /** Creates the topic if missing (an existing one is kept) and answers its partition count. */
+    public int ensureTopic(String topic, int partitions) {
+        NewTopic t = new NewTopic(topic, Optional.of(partitions), Optional.empty())
+                .configs(Map.of("max.message.bytes", Integer.toString(MAX_RECORD_BYTES),
+                        // undelivered messages must not age out; trimming delivered ones is a later issue
+                        "retention.ms", "-1"));
+        try {
+            admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
+            log.info("created topic {} ({} partitions)", topic, partitions);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) throw new IllegalStateException("cannot create topic " + topic, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted creating topic " + topic, e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("Kafka did not create topic " + topic + " within 30 s", e);
+        }
+        try {
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+            return d.partitions().size();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot describe topic " + topic, e);
+        }
+    }
+
+    @Override
+    public void destroy() {
+        producer.close(Duration.ofSeconds(5));
+        admin.close(Duration.ofSeconds(5));
+    }
+}

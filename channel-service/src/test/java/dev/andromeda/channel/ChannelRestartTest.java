@@ -1,0 +1,93 @@
+package dev.andromeda.channel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.andromeda.common.boot.M31Service;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The channel service is stopped and started again on the same database and broker: what was
+ * not yet received is received once, what was received is not received again.
+ */
+class ChannelRestartTest {
+
+    private static ConfigurableApplicationContext start() {
+        // as arguments: the builder's properties are defaults, below the config file's own values
+        Map<String, Object> props = new HashMap<>(TestEngines.properties());
+        props.put("server.port", "0");
+        String[] args = props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+        return M31Service.builder(ChannelServiceApplication.class, ChannelServiceApplication.NAME, WebApplicationType.SERVLET, Map.of()).run(args);
+    }
+
+    private static Http http(ConfigurableApplicationContext ctx) {
+        return new Http(Integer.parseInt(ctx.getEnvironment().getProperty("local.server.port")));
+    }
+
+    @Test
+    void messagesSurviveARestartOfTheService() {
+        Map<Integer, String> byPartition = new HashMap<>();
+        String early = null, x;
+        String named;
+        ConfigurableApplicationContext first = start();
+        try {
+            Http http = http(first);
+            // x shares its partition with a channel whose pending message lies before all of x's:
+            // after the restart that partition is re-read from there, over x's delivered records
+            while (true) {
+                JsonNode c = http.post("/ch", "{\"type\":\"Int\"}").json();
+                String prev = byPartition.putIfAbsent(c.get("partition").asInt(), c.get("uri").asString());
+                if (prev != null) { early = prev; x = c.get("uri").asString(); break; }
+            }
+            named = http.post("/ch", "{\"name\":\"restart-" + System.nanoTime() + "\"}").json().get("uri").asString();
+            assertThat(http.post(early + "/messages", "100").status()).isEqualTo(202);
+            for (int i = 1; i <= 10; i++) {
+                assertThat(http.post(x + "/messages", Integer.toString(i)).status()).isEqualTo(202);
+                assertThat(http.post(named + "/messages", Integer.toString(i)).status()).isEqualTo(202);
+            }
+            assertThat(take(http, x, 4, 4)).containsExactly(1, 2, 3, 4);
+            assertThat(take(http, named, 4, 4)).containsExactly(1, 2, 3, 4);
+            // x's 5..10 and named's 5..10 now sit in this instance's memory, undelivered
+        } finally {
+            first.close();
+        }
+
+        ConfigurableApplicationContext second = start();
+        try {
+            Http http = http(second);
+            assertThat(take(http, x, 6, 100)).containsExactly(5, 6, 7, 8, 9, 10);
+            assertThat(take(http, named, 6, 100)).containsExactly(5, 6, 7, 8, 9, 10);
+            assertThat(take(http, early, 1, 100)).containsExactly(100);
+            for (String ch : List.of(x, named, early)) {
+                assertThat(http.get(ch + "/messages?wait=1").json().get("messages").size()).as(ch).isZero();
+            }
+            JsonNode info = http.get(x).json();
+            assertThat(info.get("sent").asLong()).isEqualTo(10);
+            assertThat(info.get("received").asLong()).isEqualTo(10);
+            // and the channel goes on where it was
+            assertThat(http.post(x + "/messages", "11").json().get("seq").asLong()).isEqualTo(11);
+            assertThat(take(http, x, 1, 100)).containsExactly(11);
+        } finally {
+            second.close();
+        }
+    }
+
+    /** Receives exactly {@code n} values (batches of at most {@code max}); fails after 30 s. */
+    private static List<Integer> take(Http http, String ch, int n, int max) {
+        List<Integer> got = new ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (got.size() < n && System.nanoTime() < deadline) {
+            var r = http.get(ch + "/messages?wait=5&max=" + Math.min(max, n - got.size()));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            r.json().get("messages").forEach(m -> got.add(m.get("value").asInt()));
+        }
+        return got;
+    }
+}

@@ -1,0 +1,299 @@
+package dev.andromeda.channel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.andromeda.common.id.Ids;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"spring.config.name=channel-service", "spring.application.name=channel-service"})
+class ChannelServiceTest {
+
+    static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @DynamicPropertySource
+    static void engines(DynamicPropertyRegistry r) {
+        TestEngines.properties().forEach((k, v) -> r.add(k, () -> v));
+    }
+
+    @LocalServerPort int port;
+    Http http;
+
+    @BeforeEach
+    void setUp() {
+        http = new Http(port);
+    }
+
+    @Test
+    void aThousandMessagesComeOutInOrder() {
+        JsonNode ch = create("{}");
+        assertThat(ch.get("uri").asString()).isEqualTo("/ch/" + ch.get("id").asString());
+        assertThat(ch.get("topic").asString()).isEqualTo("m31.channels");
+        assertThat(ch.get("type").asString()).isEqualTo("Any");
+        assertThat(ch.get("mode").asString()).isEqualTo("async");
+        assertThat(ch.get("closed").asBoolean()).isFalse();
+        assertThat(ch.get("sent").asLong()).isZero();
+        assertThat(ch.get("received").asLong()).isZero();
+        assertThat(ch.get("created").asString()).isNotBlank();
+        String path = ch.get("uri").asString();
+        for (int i = 0; i < 1000; i++) {
+            var r = http.post(path + "/messages", i % 2 == 0 ? Integer.toString(i) : "{\"n\":" + i + "}");
+            assertThat(r.status()).as(r.body()).isEqualTo(202);
+            assertThat(r.json().get("seq").asLong()).isEqualTo(i + 1);
+            assertThat(r.json().get("duplicate").asBoolean()).isFalse();
+        }
+        List<JsonNode> got = receiveAll(path, 1000, 300);
+        for (int i = 0; i < 1000; i++) {
+            assertThat(got.get(i).get("seq").asLong()).isEqualTo(i + 1);
+            JsonNode v = got.get(i).get("value");
+            assertThat(i % 2 == 0 ? v.asInt() : v.get("n").asInt()).isEqualTo(i);
+        }
+        assertThat(http.get(path + "/messages?wait=0").json().get("messages").size()).isZero();
+        JsonNode after = http.get(path).json();
+        assertThat(after.get("sent").asLong()).isEqualTo(1000);
+        assertThat(after.get("received").asLong()).isEqualTo(1000);
+    }
+
+    @Test
+    void channelsSharingAPartitionDoNotSeeEachOthersMessages() {
+        // find two unnamed channels that the shared topic puts in one partition
+        Map<Integer, JsonNode> byPartition = new HashMap<>();
+        JsonNode a = null, b = null;
+        for (int i = 0; i < 40 && a == null; i++) {
+            JsonNode c = create("{}");
+            JsonNode other = byPartition.putIfAbsent(c.get("partition").asInt(), c);
+            if (other != null) { a = other; b = c; }
+        }
+        assertThat(a).isNotNull();
+        String pa = a.get("uri").asString(), pb = b.get("uri").asString();
+        for (int i = 1; i <= 3; i++) {
+            send(pa, "\"a" + i + "\"");
+            send(pb, "\"b" + i + "\"");
+        }
+        assertThat(values(receiveAll(pa, 3, 100))).containsExactly("a1", "a2", "a3");
+        assertThat(values(receiveAll(pb, 3, 100))).containsExactly("b1", "b2", "b3");
+        assertThat(http.get(pa + "/messages?wait=1").json().get("messages").size()).isZero();
+    }
+
+    @Test
+    void aWaitingReceiverWakesWhenAMessageArrives() throws Exception {
+        String path = create("{\"type\":\"Str\"}").get("uri").asString();
+        long t0 = System.nanoTime();
+        CompletableFuture<Http.Response> waiting = CompletableFuture.supplyAsync(() -> http.get(path + "/messages?wait=10"));
+        Thread.sleep(300);
+        assertThat(waiting).isNotDone();
+        send(path, "\"hello\"");
+        Http.Response r = waiting.get(15, TimeUnit.SECONDS);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("messages").get(0).get("value").asString()).isEqualTo("hello");
+        assertThat(ms).isGreaterThanOrEqualTo(300).isLessThan(8000);
+        // and a receive with nothing to take waits, then answers empty
+        t0 = System.nanoTime();
+        r = http.get(path + "/messages?wait=1");
+        assertThat(r.json().get("messages").size()).isZero();
+        assertThat(r.json().get("closed").asBoolean()).isFalse();
+        assertThat((System.nanoTime() - t0) / 1_000_000).isGreaterThanOrEqualTo(900);
+    }
+
+    @Test
+    void aRetriedSendWithTheSameKeyIsNotDeliveredTwice() {
+        String path = create("{\"type\":\"Int\"}").get("uri").asString();
+        var r = http.send("POST", path + "/messages", "7", "key-1");
+        assertThat(r.status()).isEqualTo(202);
+        assertThat(r.json().get("seq").asLong()).isEqualTo(1);
+        assertThat(r.json().get("duplicate").asBoolean()).isFalse();
+        r = http.send("POST", path + "/messages", "7", "key-1");
+        assertThat(r.status()).isEqualTo(202);
+        assertThat(r.json().get("seq").asLong()).isEqualTo(1);
+        assertThat(r.json().get("duplicate").asBoolean()).isTrue();
+        r = http.send("POST", path + "/messages", "8", "key-2");
+        assertThat(r.json().get("seq").asLong()).isEqualTo(2);
+        List<JsonNode> got = receiveAll(path, 2, 100);
+        assertThat(got).extracting(m -> m.get("value").asInt()).containsExactly(7, 8);
+        assertThat(http.get(path + "/messages?wait=1").json().get("messages").size()).isZero();
+        assertThat(http.get(path).json().get("sent").asLong()).isEqualTo(2);
+    }
+
+    @Test
+    void messagesAreCheckedAgainstTheChannelType() {
+        String path = create("{\"type\":\"Int\"}").get("uri").asString();
+        var r = http.post(path + "/messages", "\"x\"");
+        assertThat(r.status()).isEqualTo(422);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+        assertThat(r.json().get("field").asString()).isEqualTo("$");
+        assertThat(http.post(path + "/messages", "1.5").status()).isEqualTo(422);
+        assertThat(http.post(path + "/messages", "{\"n\":1}").status()).isEqualTo(422);
+        send(path, "42");
+        assertThat(receiveAll(path, 1, 10)).extracting(m -> m.get("seq").asLong() + ":" + m.get("value").asInt()).containsExactly("1:42");
+        assertThat(http.get(path).json().get("sent").asLong()).isEqualTo(1);
+
+        String schema = "{\"type\":\"object\",\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":\"integer\"}}}";
+        JsonNode typed = create("{\"type\":" + schema + "}");
+        assertThat(typed.get("type").get("required").get(0).asString()).isEqualTo("a");
+        String tp = typed.get("uri").asString();
+        r = http.post(tp + "/messages", "{\"a\":\"x\"}");
+        assertThat(r.status()).isEqualTo(422);
+        assertThat(r.json().get("field").asString()).contains("a");
+        assertThat(http.post(tp + "/messages", "{\"b\":1}").status()).isEqualTo(422);
+        assertThat(http.post(tp + "/messages", "{\"a\":1}").status()).isEqualTo(202);
+        assertThat(http.get(tp).json().get("sent").asLong()).isEqualTo(1);
+
+        assertThat(http.post("/ch", "{\"type\":\"Banana\"}").json().get("field").asString()).isEqualTo("type");
+        assertThat(http.post("/ch", "{\"type\":{\"$ref\":\"http://evil.example/s.json\"}}").status()).isEqualTo(400);
+        assertThat(http.post("/ch", "{\"mode\":\"sometimes\"}").status()).isEqualTo(400);
+        assertThat(http.post("/ch", "{\"name\":\"Bad Name\"}").status()).isEqualTo(400);
+    }
+
+    @Test
+    void aNamedChannelIsItsOwnTopicReadableByAnyKafkaClient() {
+        String name = "orders-" + UUID.randomUUID().toString().substring(0, 8);
+        var r = http.post("/ch", "{\"name\":\"" + name + "\",\"type\":\"Obj\",\"mode\":\"sync\",\"capacity\":5}");
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        JsonNode ch = r.json();
+        String id = ch.get("id").asString();
+        assertThat(ch.get("topic").asString()).isEqualTo("m31.ch." + name);
+        assertThat(ch.get("partition").asInt()).isZero();
+        assertThat(ch.get("name").asString()).isEqualTo(name);
+        assertThat(ch.get("mode").asString()).isEqualTo("sync");
+        assertThat(http.post("/ch", "{\"name\":\"" + name + "\"}").status()).isEqualTo(409);
+
+        send(ch.get("uri").asString(), "{\"item\":\"book\",\"qty\":2}");
+
+        Properties p = new Properties();
+        p.put("bootstrap.servers", TestEngines.kafka().bootstrapServers());
+        try (var consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+            TopicPartition tp = new TopicPartition("m31.ch." + name, 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            List<ConsumerRecord<String, String>> seen = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (seen.isEmpty() && System.nanoTime() < deadline) consumer.poll(Duration.ofMillis(200)).forEach(seen::add);
+            assertThat(seen).hasSize(1);
+            assertThat(seen.get(0).key()).isEqualTo(id);
+            JsonNode record = JSON.readTree(seen.get(0).value());
+            assertThat(record.get("seq").asLong()).isEqualTo(1);
+            assertThat(record.get("value").get("item").asString()).isEqualTo("book");
+            assertThat(new String(seen.get(0).headers().lastHeader("m31-seq").value())).isEqualTo("1");
+        }
+        // and the service delivers it too
+        assertThat(receiveAll(ch.get("uri").asString(), 1, 10).get(0).get("value").get("qty").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void aClosedChannelDrainsThenSaysClosed() {
+        String path = create("{}").get("uri").asString();
+        for (int i = 1; i <= 3; i++) send(path, Integer.toString(i));
+        assertThat(http.delete(path).status()).isEqualTo(204);
+        assertThat(http.post(path + "/messages", "4").status()).isEqualTo(410);
+        assertThat(http.get(path).json().get("closed").asBoolean()).isTrue();
+
+        var r = http.get(path + "/messages?wait=5&max=2");
+        assertThat(r.json().get("messages")).extracting(m -> m.get("value").asInt()).containsExactly(1, 2);
+        assertThat(r.json().get("closed").asBoolean()).isFalse();
+        r = http.get(path + "/messages?wait=5&max=2");
+        assertThat(r.json().get("messages")).extracting(m -> m.get("value").asInt()).containsExactly(3);
+        r = http.get(path + "/messages?wait=5");
+        assertThat(r.json().get("messages").size()).isZero();
+        assertThat(r.json().get("closed").asBoolean()).isTrue();
+        // a waiting receiver is woken by the close
+        String other = create("{}").get("uri").asString();
+        CompletableFuture<Http.Response> waiting = CompletableFuture.supplyAsync(() -> http.get(other + "/messages?wait=20"));
+        sleep(300);
+        long t0 = System.nanoTime();
+        http.delete(other);
+        assertThat(waiting.join().json().get("closed").asBoolean()).isTrue();
+        assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(10_000);
+    }
+
+    @Test
+    void unknownForgedAndOversizedAreProblems() {
+        String unknown = "/ch/" + Ids.newId(Ids.CHANNEL);
+        assertProblem(http.get(unknown), 404, null);
+        assertProblem(http.post(unknown + "/messages", "1"), 404, null);
+        assertProblem(http.get(unknown + "/messages"), 404, null);
+        assertProblem(http.delete(unknown), 404, null);
+        String id = Ids.newId(Ids.CHANNEL);
+        String forged = "/ch/" + id.substring(0, id.length() - 1) + (id.endsWith("0") ? "1" : "0");
+        assertProblem(http.get(forged), 400, "id");
+        assertProblem(http.post(forged + "/messages", "1"), 400, "id");
+        assertProblem(http.get(forged + "/messages"), 400, "id");
+        assertProblem(http.delete(forged), 400, "id");
+
+        String path = create("{\"type\":\"Str\"}").get("uri").asString();
+        assertProblem(http.get(path + "/messages?max=0"), 400, "max");
+        assertProblem(http.get(path + "/messages?wait=61"), 400, "wait");
+        String big = "\"" + "x".repeat(1024 * 1024 + 10) + "\"";
+        assertProblem(http.post(path + "/messages", big), 413, "body");
+        String large = "x".repeat(900 * 1024);
+        send(path, "\"" + large + "\"");
+        var got = receiveAll(path, 1, 10);
+        assertThat(got.get(0).get("value").asString()).isEqualTo(large);
+        assertThat(got.get(0).get("seq").asLong()).isEqualTo(1); // the refused one took no seq
+    }
+
+    // ---- helpers -------------------------------------------------------------------------
+
+    private JsonNode create(String spec) {
+        var r = http.post("/ch", spec);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return r.json();
+    }
+
+    private void send(String path, String json) {
+        var r = http.post(path + "/messages", json);
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+    }
+
+    /** Receives until {@code n} messages came (each batch at most {@code max}); fails after 30 s. */
+    private List<JsonNode> receiveAll(String path, int n, int max) {
+        List<JsonNode> got = new ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (got.size() < n && System.nanoTime() < deadline) {
+            var r = http.get(path + "/messages?wait=5&max=" + max);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            assertThat(r.json().get("messages").size()).isLessThanOrEqualTo(max);
+            r.json().get("messages").forEach(got::add);
+        }
+        assertThat(got).hasSize(n);
+        return got;
+    }
+
+    private static List<String> values(List<JsonNode> messages) {
+        return messages.stream().map(m -> m.get("value").asString()).toList();
+    }
+
+    private static void assertProblem(Http.Response r, int status, String field) {
+        assertThat(r.status()).as(r.body()).isEqualTo(status);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+        if (field != null) assertThat(r.json().get("field").asString()).isEqualTo(field);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
