@@ -1,5 +1,7 @@
 package dev.andromeda.channel;
 
+import dev.andromeda.common.testing.TestHttp;
+import dev.andromeda.engines.SharedEngines;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.andromeda.common.boot.M31Service;
@@ -21,14 +23,14 @@ class ChannelRestartTest {
 
     private static ConfigurableApplicationContext start() {
         // as arguments: the builder's properties are defaults, below the config file's own values
-        Map<String, Object> props = new HashMap<>(TestEngines.properties());
+        Map<String, Object> props = new HashMap<>(SharedEngines.springProperties(true));
         props.put("server.port", "0");
         String[] args = props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
         return M31Service.builder(ChannelServiceApplication.class, ChannelServiceApplication.NAME, WebApplicationType.SERVLET, Map.of()).run(args);
     }
 
-    private static Http http(ConfigurableApplicationContext ctx) {
-        return new Http(Integer.parseInt(ctx.getEnvironment().getProperty("local.server.port")));
+    private static TestHttp http(ConfigurableApplicationContext ctx) {
+        return new TestHttp(Integer.parseInt(ctx.getEnvironment().getProperty("local.server.port")));
     }
 
     @Test
@@ -38,7 +40,7 @@ class ChannelRestartTest {
         String named;
         ConfigurableApplicationContext first = start();
         try {
-            Http http = http(first);
+            TestHttp http = http(first);
             // x shares its partition with a channel whose pending message lies before all of x's:
             // after the restart that partition is re-read from there, over x's delivered records
             while (true) {
@@ -61,7 +63,7 @@ class ChannelRestartTest {
 
         ConfigurableApplicationContext second = start();
         try {
-            Http http = http(second);
+            TestHttp http = http(second);
             assertThat(take(http, x, 6, 100)).containsExactly(5, 6, 7, 8, 9, 10);
             assertThat(take(http, named, 6, 100)).containsExactly(5, 6, 7, 8, 9, 10);
             assertThat(take(http, early, 1, 100)).containsExactly(100);
@@ -80,7 +82,7 @@ class ChannelRestartTest {
     }
 
     /** Receives exactly {@code n} values (batches of at most {@code max}); fails after 30 s. */
-    private static List<Integer> take(Http http, String ch, int n, int max) {
+    private static List<Integer> take(TestHttp http, String ch, int n, int max) {
         List<Integer> got = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (got.size() < n && System.nanoTime() < deadline) {

@@ -1,5 +1,7 @@
 package dev.andromeda.channel;
 
+import dev.andromeda.common.testing.TestHttp;
+import dev.andromeda.engines.SharedEngines;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.andromeda.common.id.Ids;
@@ -33,15 +35,15 @@ class ChannelServiceTest {
 
     @DynamicPropertySource
     static void engines(DynamicPropertyRegistry r) {
-        TestEngines.properties().forEach((k, v) -> r.add(k, () -> v));
+        SharedEngines.springProperties(true).forEach((k, v) -> r.add(k, () -> v));
     }
 
     @LocalServerPort int port;
-    Http http;
+    TestHttp http;
 
     @BeforeEach
     void setUp() {
-        http = new Http(port);
+        http = new TestHttp(port);
     }
 
     @Test
@@ -99,11 +101,11 @@ class ChannelServiceTest {
     void aWaitingReceiverWakesWhenAMessageArrives() throws Exception {
         String path = create("{\"type\":\"Str\"}").get("uri").asString();
         long t0 = System.nanoTime();
-        CompletableFuture<Http.Response> waiting = CompletableFuture.supplyAsync(() -> http.get(path + "/messages?wait=10"));
+        CompletableFuture<TestHttp.Response> waiting = CompletableFuture.supplyAsync(() -> http.get(path + "/messages?wait=10"));
         Thread.sleep(300);
         assertThat(waiting).isNotDone();
         send(path, "\"hello\"");
-        Http.Response r = waiting.get(15, TimeUnit.SECONDS);
+        TestHttp.Response r = waiting.get(15, TimeUnit.SECONDS);
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.json().get("messages").get(0).get("value").asString()).isEqualTo("hello");
@@ -181,7 +183,7 @@ class ChannelServiceTest {
         send(ch.get("uri").asString(), "{\"item\":\"book\",\"qty\":2}");
 
         Properties p = new Properties();
-        p.put("bootstrap.servers", TestEngines.kafka().bootstrapServers());
+        p.put("bootstrap.servers", SharedEngines.kafka().bootstrapServers());
         try (var consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
             TopicPartition tp = new TopicPartition("m31.ch." + name, 0);
             consumer.assign(List.of(tp));
@@ -218,7 +220,7 @@ class ChannelServiceTest {
         assertThat(r.json().get("closed").asBoolean()).isTrue();
         // a waiting receiver is woken by the close
         String other = create("{}").get("uri").asString();
-        CompletableFuture<Http.Response> waiting = CompletableFuture.supplyAsync(() -> http.get(other + "/messages?wait=20"));
+        CompletableFuture<TestHttp.Response> waiting = CompletableFuture.supplyAsync(() -> http.get(other + "/messages?wait=20"));
         sleep(300);
         long t0 = System.nanoTime();
         http.delete(other);
@@ -283,7 +285,7 @@ class ChannelServiceTest {
         return messages.stream().map(m -> m.get("value").asString()).toList();
     }
 
-    private static void assertProblem(Http.Response r, int status, String field) {
+    private static void assertProblem(TestHttp.Response r, int status, String field) {
         assertThat(r.status()).as(r.body()).isEqualTo(status);
         assertThat(r.contentType()).startsWith("application/problem+json");
         if (field != null) assertThat(r.json().get("field").asString()).isEqualTo(field);

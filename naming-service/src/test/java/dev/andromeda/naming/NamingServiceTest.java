@@ -1,5 +1,7 @@
 package dev.andromeda.naming;
 
+import dev.andromeda.common.testing.TestHttp;
+import dev.andromeda.engines.SharedEngines;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
@@ -33,7 +35,7 @@ class NamingServiceTest {
 
     @DynamicPropertySource
     static void engines(DynamicPropertyRegistry r) {
-        var pg = TestEngines.postgres();
+        var pg = SharedEngines.postgres();
         r.add("spring.datasource.url", pg::jdbcUrl);
         r.add("spring.datasource.username", pg::user);
         r.add("spring.datasource.password", pg::password);
@@ -44,11 +46,11 @@ class NamingServiceTest {
 
     @LocalServerPort int port;
     @Autowired M31Properties props;
-    Http http;
+    TestHttp http;
 
     @BeforeEach
     void setUp() {
-        http = new Http(port);
+        http = new TestHttp(port);
         schedulerDelayMs.set(0);
         props.getServices().put("scheduler", "http://127.0.0.1:" + scheduler.getAddress().getPort());
     }
@@ -234,7 +236,7 @@ class NamingServiceTest {
         throw new AssertionError("no node " + name + " in " + list);
     }
 
-    private static void assertProblem(Http.Response r, int status, String field) {
+    private static void assertProblem(TestHttp.Response r, int status, String field) {
         assertThat(r.status()).as(r.body()).isEqualTo(status);
         assertThat(r.contentType()).startsWith("application/problem+json");
         assertThat(r.json().get("field").asString()).isEqualTo(field);

@@ -1,5 +1,7 @@
 package dev.andromeda.scheduler;
 
+import dev.andromeda.common.testing.TestHttp;
+import dev.andromeda.engines.SharedEngines;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
@@ -36,7 +38,7 @@ class SchedulerServiceTest {
 
     @DynamicPropertySource
     static void engines(DynamicPropertyRegistry r) {
-        var pg = TestEngines.postgres();
+        var pg = SharedEngines.postgres();
         r.add("spring.datasource.url", pg::jdbcUrl);
         r.add("spring.datasource.username", pg::user);
         r.add("spring.datasource.password", pg::password);
@@ -44,11 +46,11 @@ class SchedulerServiceTest {
 
     @LocalServerPort int port;
     @Autowired JdbcTemplate jdbc;
-    Http http;
+    TestHttp http;
 
     @BeforeEach
     void setUp() {
-        http = new Http(port);
+        http = new TestHttp(port);
         jdbc.update("delete from nodes");
         spawned.clear();
     }
@@ -193,8 +195,8 @@ class SchedulerServiceTest {
 
     // ---- helpers -------------------------------------------------------------------------
 
-    private Http.Response heartbeat(String name, String url, int fibrils, Map<String, String> labels) {
-        var r = http.put("/sched/nodes/" + name, Http.json(Map.of("url", url, "fibrils", fibrils, "labels", labels)));
+    private TestHttp.Response heartbeat(String name, String url, int fibrils, Map<String, String> labels) {
+        var r = http.put("/sched/nodes/" + name, TestHttp.json(Map.of("url", url, "fibrils", fibrils, "labels", labels)));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r;
     }
@@ -214,7 +216,7 @@ class SchedulerServiceTest {
         throw new AssertionError("no node " + name + " in " + list);
     }
 
-    private static void assertProblem(Http.Response r, int status) {
+    private static void assertProblem(TestHttp.Response r, int status) {
         assertThat(r.status()).as(r.body()).isEqualTo(status);
         assertThat(r.contentType()).startsWith("application/problem+json");
     }

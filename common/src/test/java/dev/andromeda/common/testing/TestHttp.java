@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.common.testing;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -8,28 +8,28 @@ import java.time.Duration;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** A plain HTTP client for tests: real requests against the running service. */
-final class Http {
+/** A plain HTTP client for service tests: real requests against the running service, answers parsed when JSON. */
+public final class TestHttp {
 
-    record Response(int status, String contentType, JsonNode json, String body) {}
+    public record Response(int status, String contentType, JsonNode json, String body) {}
 
     private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final String base;
 
-    Http(int port) { this.base = "http://localhost:" + port; }
+    public TestHttp(int port) { this.base = "http://localhost:" + port; }
 
-    Response get(String path) { return send("GET", path, null); }
-    Response put(String path, String json) { return send("PUT", path, json); }
-    Response post(String path, String json) { return send("POST", path, json); }
-    Response delete(String path) { return send("DELETE", path, null); }
+    public Response get(String path) { return send("GET", path, null); }
+    public Response put(String path, String json) { return send("PUT", path, json); }
+    public Response post(String path, String json) { return send("POST", path, json); }
+    public Response delete(String path) { return send("DELETE", path, null); }
 
-    Response send(String method, String path, String json) {
+    public Response send(String method, String path, String json) {
         return send(method, path, json, null);
     }
 
-    Response send(String method, String path, String json, String idempotencyKey) {
+    public Response send(String method, String path, String json, String idempotencyKey) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(90))
                 .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
         if (json != null) b.header("Content-Type", "application/json");
@@ -46,5 +46,8 @@ final class Http {
         }
     }
 
-    static String json(Object o) { return JSON.writeValueAsString(o); }
+    public static String json(Object o) { return JSON.writeValueAsString(o); }
+
+    /** A value for a query string or a path segment. */
+    public static String enc(String s) { return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20"); }
 }
