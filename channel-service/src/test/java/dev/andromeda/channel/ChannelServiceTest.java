@@ -121,15 +121,15 @@ class ChannelServiceTest {
     @Test
     void aRetriedSendWithTheSameKeyIsNotDeliveredTwice() {
         String path = create("{\"type\":\"Int\"}").get("uri").asString();
-        var r = http.send("POST", path + "/messages", "7", "key-1");
+        var r = http.sendIdempotent("POST", path + "/messages", "7", "key-1");
         assertThat(r.status()).isEqualTo(202);
         assertThat(r.json().get("seq").asLong()).isEqualTo(1);
         assertThat(r.json().get("duplicate").asBoolean()).isFalse();
-        r = http.send("POST", path + "/messages", "7", "key-1");
+        r = http.sendIdempotent("POST", path + "/messages", "7", "key-1");
         assertThat(r.status()).isEqualTo(202);
         assertThat(r.json().get("seq").asLong()).isEqualTo(1);
         assertThat(r.json().get("duplicate").asBoolean()).isTrue();
-        r = http.send("POST", path + "/messages", "8", "key-2");
+        r = http.sendIdempotent("POST", path + "/messages", "8", "key-2");
         assertThat(r.json().get("seq").asLong()).isEqualTo(2);
         List<JsonNode> got = receiveAll(path, 2, 100);
         assertThat(got).extracting(m -> m.get("value").asInt()).containsExactly(7, 8);

@@ -2,6 +2,8 @@ package dev.andromeda.common.config;
 
 import dev.andromeda.common.http.ServiceClient;
 import dev.andromeda.common.problem.ProblemAdvice;
+import dev.andromeda.common.web.BodyLimitFilter;
+import dev.andromeda.common.web.BodyLimits;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -23,5 +25,11 @@ public class CommonAutoConfiguration {
 
     @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
     @Import(ProblemAdvice.class)
-    static class ServletProblems {}
+    static class ServletProblems {
+
+        @Bean
+        BodyLimitFilter bodyLimitFilter(org.springframework.beans.factory.ObjectProvider<BodyLimits> limits, JsonMapper json) {
+            return new BodyLimitFilter(limits.getIfAvailable(() -> request -> BodyLimits.DEFAULT), json);
+        }
+    }
 }

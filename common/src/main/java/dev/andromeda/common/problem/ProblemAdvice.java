@@ -1,11 +1,14 @@
 package dev.andromeda.common.problem;
 
+import dev.andromeda.common.web.BodyLimitFilter;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.ConstraintViolationException;
 import java.net.URI;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
@@ -20,12 +23,14 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.method.annotation.HandlerMethodValidationException;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
+import tools.jackson.core.JacksonException;
 
 /**
  * Turns every failure into application/problem+json. Clients never see a stack trace: an
  * unexpected exception is logged here with an id, and the client gets that id.
  */
 @RestControllerAdvice
+@Order(Ordered.LOWEST_PRECEDENCE - 100)
 public class ProblemAdvice {
 
     private static final Logger log = LoggerFactory.getLogger(ProblemAdvice.class);
@@ -49,6 +54,8 @@ public class ProblemAdvice {
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
     ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException e, HttpServletRequest req) {
+        ResponseEntity<ProblemDetail> big = tooLarge(e, req);
+        if (big != null) return big;
         String detail = "the request body is not valid JSON for this resource";
         Throwable cause = e.getMostSpecificCause();
         if (cause != null && cause.getMessage() != null) {
@@ -57,6 +64,29 @@ public class ProblemAdvice {
             detail += ": " + first.replaceAll("\\(class [^)]*\\)", "").replaceAll("`[a-z]+(\\.[a-zA-Z0-9_$]+)+`", "").trim();
         }
         return respond(problem(400, "malformed-body", detail, "body", req.getRequestURI()));
+    }
+
+    /** A body read with a streaming parser (large batches) that is not JSON, or too large. */
+    @ExceptionHandler(JacksonException.class)
+    ResponseEntity<ProblemDetail> unparsable(JacksonException e, HttpServletRequest req) {
+        ResponseEntity<ProblemDetail> big = tooLarge(e, req);
+        if (big != null) return big;
+        String first = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().lines().findFirst().orElse("");
+        return respond(problem(400, "malformed-body", "the request body is not valid JSON: " + first, "body", req.getRequestURI()));
+    }
+
+    @ExceptionHandler(BodyLimitFilter.BodyTooLarge.class)
+    ResponseEntity<ProblemDetail> bodyTooLarge(BodyLimitFilter.BodyTooLarge e, HttpServletRequest req) {
+        return respond(problem(413, "too-large", e.getMessage(), "body", req.getRequestURI()));
+    }
+
+    private static ResponseEntity<ProblemDetail> tooLarge(Throwable e, HttpServletRequest req) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof BodyLimitFilter.BodyTooLarge big) {
+                return respond(problem(413, "too-large", big.getMessage(), "body", req.getRequestURI()));
+            }
+        }
+        return null;
     }
 
     @ExceptionHandler(MethodArgumentNotValidException.class)
@@ -86,7 +116,9 @@ public class ProblemAdvice {
         ConstraintViolation<?> v = e.getConstraintViolations().stream().findFirst().orElse(null);
         String field = null;
         if (v != null) {
-            for (jakarta.validation.Path.Node n : v.getPropertyPath()) field = n.getName();
+            // "method.parameter.path…": the parameter alone for a path or query value, the path inside a body
+            String[] parts = v.getPropertyPath().toString().split("\\.", 3);
+            field = parts.length == 3 ? parts[2] : parts[parts.length - 1];
         }
         String detail = v == null ? "invalid request" : (field == null ? "" : field + ": ") + v.getMessage();
         return respond(problem(400, "invalid-field", detail, field, req.getRequestURI()));

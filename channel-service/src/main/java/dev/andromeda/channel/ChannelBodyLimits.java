@@ -1,0 +1,18 @@
+package dev.andromeda.channel;
+
+import dev.andromeda.common.web.BodyLimits;
+import jakarta.servlet.http.HttpServletRequest;
+import org.springframework.stereotype.Component;
+
+/**
+ * A message is at most {@link ChannelService#MAX_MESSAGE_BYTES} once parsed; its body may carry
+ * a little whitespace more. A body without a declared length is measured again after parsing.
+ */
+@Component
+class ChannelBodyLimits implements BodyLimits {
+
+    @Override
+    public long limitFor(HttpServletRequest req) {
+        return ChannelService.MAX_MESSAGE_BYTES + 64 * 1024;
+    }
+}

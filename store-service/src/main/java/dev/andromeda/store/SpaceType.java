@@ -1,0 +1,120 @@
+package dev.andromeda.store;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.OffsetDateTime;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The definition of a space: its key attribute, its typed attributes, labels and options, and
+ * the table its objects live in. Every identifier or literal this class puts into SQL comes from
+ * names validated against {@link #SPACE_NAME} / {@link #ATTR_NAME}, never from a request string.
+ *
+ * @param attrs  attribute name → type, in a stable (sorted) order, without the key attribute
+ */
+record SpaceType(String name, String table, String keyAttr, Map<String, AttrType> attrs,
+                 Map<String, String> labels, int partitions, int failures, boolean versioning,
+                 OffsetDateTime created) {
+
+    static final Pattern SPACE_NAME = Pattern.compile("^[a-z][a-z0-9_]{0,62}$");
+    static final Pattern ATTR_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]{0,62}$");
+    /** Query parameters with a meaning of their own can't also be attribute names. */
+    static final Set<String> RESERVED = Set.of("fmt", "sort", "limit", "label");
+
+    static final int MAX_PARTITIONS = 64;   // the contract's bound
+    static final int MAX_FAILURES = 10;
+    static final int MAX_ATTRS = 100;
+
+    /** What one PostgreSQL server (or a Citus cluster without replication) really tolerates. */
+    static final int EFFECTIVE_FAILURES = 0;
+
+    /**
+     * The table of a space: {@code sp_<name>} when that fits PostgreSQL's 63-byte identifiers
+     * with room for index/partition suffixes, else a prefix of the name and a hash of all of it.
+     */
+    static String tableFor(String spaceName) {
+        if (!SPACE_NAME.matcher(spaceName).matches()) {
+            throw new IllegalArgumentException("not a space name");
+        }
+        if (spaceName.length() <= 40) return "sp_" + spaceName;
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(spaceName.getBytes(StandardCharsets.UTF_8));
+            return "sp_" + spaceName.substring(0, 23) + "_" + HexFormat.of().formatHex(h, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    boolean isKey(String attr) { return keyAttr.equals(attr); }
+
+    AttrType typeOf(String attr) { return attrs.get(attr); }
+
+    /** 'name' as an SQL string literal; the name matched {@link #ATTR_NAME}, so it has no quote. */
+    static String lit(String attr) {
+        if (!ATTR_NAME.matcher(attr).matches()) throw new IllegalArgumentException("not an attribute name");
+        return "'" + attr + "'";
+    }
+
+    /**
+     * The SQL expression of an attribute's value for comparisons and sorting. The expression
+     * indexes are created on exactly these expressions, so the planner can use them.
+     */
+    String valueExpr(String attr) {
+        if (isKey(attr)) return "key";
+        AttrType t = attrs.get(attr);
+        if (t == null) throw new IllegalArgumentException("unknown attribute");
+        String l = lit(attr);
+        return switch (t) {
+            case Int, Float -> "((attrs->>" + l + ")::numeric)";
+            case Time -> "((attrs->>" + l + ") collate \"C\")";
+            case Bool -> "((attrs->>" + l + ")::boolean)";
+            case Str, Any -> "(attrs->>" + l + ")";
+        };
+    }
+
+    /** The DDL of a new space, in order; all of it runs in one transaction. */
+    List<String> ddl() {
+        List<String> out = new java.util.ArrayList<>();
+        String cols = "key text primary key, attrs jsonb not null default '{}', labels jsonb not null default '{}', "
+                + "version bigint not null default 1, created timestamptz not null default now(), "
+                + "modified timestamptz not null default now()";
+        if (partitions > 1) {
+            out.add("create table " + table + " (" + cols + ") partition by hash (key)");
+            for (int i = 0; i < partitions; i++) {
+                out.add("create table " + table + "_p" + i + " partition of " + table
+                        + " for values with (modulus " + partitions + ", remainder " + i + ")");
+            }
+        } else {
+            out.add("create table " + table + " (" + cols + ")");
+        }
+        out.add("create index " + table + "_ga on " + table + " using gin (attrs jsonb_path_ops)");
+        out.add("create index " + table + "_gl on " + table + " using gin (labels jsonb_path_ops)");
+        int i = 0;
+        for (var e : attrs.entrySet()) {
+            if (e.getValue().indexed()) {
+                out.add("create index " + table + "_i" + i + " on " + table + " (" + valueExpr(e.getKey()) + ")");
+            }
+            i++;
+        }
+        return out;
+    }
+
+    /** Type names as the API shows them. */
+    Map<String, String> attrNames() {
+        Map<String, String> m = new LinkedHashMap<>();
+        attrs.forEach((k, v) -> m.put(k, v.name()));
+        return m;
+    }
+
+    /** Same definition (what makes a repeated mkdir a no-op). */
+    boolean sameDefinition(SpaceType o) {
+        return keyAttr.equals(o.keyAttr) && attrs.equals(o.attrs) && labels.equals(o.labels)
+                && partitions == o.partitions && failures == o.failures && versioning == o.versioning;
+    }
+}
