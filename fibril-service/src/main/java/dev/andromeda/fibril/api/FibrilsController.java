@@ -1,0 +1,88 @@
+package dev.andromeda.fibril.api;
+
+import dev.andromeda.api.FibrilsApi;
+import dev.andromeda.api.model.Fibril;
+import dev.andromeda.api.model.SpawnRequest;
+import dev.andromeda.common.id.Ids;
+import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.fibril.nucleus.Nucleus;
+import dev.andromeda.fibril.nucleus.Program;
+import dev.andromeda.fibril.nucleus.SpawnSpec;
+import java.net.URI;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * /fibrils on a node. The scheduler has already chosen this node when a spawn arrives here, so
+ * the fibril runs here; a spawn meant for another node is a conflict, not a forward.
+ */
+@RestController
+public class FibrilsController implements FibrilsApi {
+
+    private final Nucleus nucleus;
+    private final JsonMapper json;
+
+    public FibrilsController(Nucleus nucleus, JsonMapper json) {
+        this.nucleus = nucleus;
+        this.json = json;
+    }
+
+    @Override
+    public ResponseEntity<Fibril> spawnFibril(SpawnRequest req) {
+        if (req.getNode() != null && !req.getNode().equals(nucleus.node())) {
+            throw M31Problem.conflict("this is node " + nucleus.node() + ", the spawn was placed on node " + req.getNode());
+        }
+        Program.Kind kind = req.getKind() == SpawnRequest.KindEnum.FUNCTION ? Program.Kind.FUNCTION : Program.Kind.SCRIPT;
+        if (req.getSource() == null && req.getFingerprint() == null) {
+            throw M31Problem.badRequest("source", "give the program: source, or the fingerprint of stored code");
+        }
+        JsonNode args = json.valueToTree(req.getArgs());
+        JsonNode env = json.valueToTree(req.getEnv());
+        if (args != null && !args.isNull() && !args.isArray()) throw M31Problem.badRequest("args", "args must be an array");
+        if (env != null && !env.isNull() && !env.isObject()) throw M31Problem.badRequest("env", "env must be an object");
+        SpawnSpec spec = new SpawnSpec(kind, req.getSource(), req.getFingerprint(),
+                args == null || args.isNull() ? json.createArrayNode() : (ArrayNode) args,
+                env == null || env.isNull() ? json.createObjectNode() : (ObjectNode) env,
+                req.getParent(), req.getToChild(), req.getFromChild());
+        var f = nucleus.spawn(spec);
+        return ResponseEntity.created(URI.create("/fibrils/" + f.id())).body(FibrilViews.view(f, nucleus.node()));
+    }
+
+    @Override
+    public ResponseEntity<Fibril> getFibril(String id, Integer wait) {
+        var f = find(id);
+        if (wait != null && wait > 0 && !f.state().ended()) await(f, wait);
+        return ResponseEntity.ok(FibrilViews.view(f, nucleus.node()));
+    }
+
+    @Override
+    public ResponseEntity<Fibril> killFibril(String id) {
+        Ids.require(id, Ids.FIBRIL, "id");
+        var f = nucleus.kill(id);
+        // a parked fibril ends at once; a running one at its next instruction check
+        await(f, 5);
+        return ResponseEntity.ok(FibrilViews.view(f, nucleus.node()));
+    }
+
+    private dev.andromeda.fibril.nucleus.Fibril find(String id) {
+        Ids.require(id, Ids.FIBRIL, "id");
+        return nucleus.find(id).orElseThrow(() -> M31Problem.notFound("no fibril " + id + " on node " + nucleus.node()));
+    }
+
+    private static void await(dev.andromeda.fibril.nucleus.Fibril f, int seconds) {
+        try {
+            f.end().get(seconds, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException notYet) {
+            // report it as it is now
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

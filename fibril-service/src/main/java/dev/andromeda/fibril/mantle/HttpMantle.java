@@ -1,0 +1,182 @@
+package dev.andromeda.fibril.mantle;
+
+import dev.andromeda.common.config.M31Properties;
+import dev.andromeda.common.http.ServiceClient;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/** The mantle over HTTP, as the services' wire contracts say. */
+public final class HttpMantle implements Mantle {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private final ServiceClient client;
+    private final M31Properties props;
+    // ServiceClient sends no custom headers; channel sends need Idempotency-Key
+    private final HttpClient raw = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    public HttpMantle(ServiceClient client, M31Properties props) {
+        this.client = client;
+        this.props = props;
+    }
+
+    private String store() { return props.service("store"); }
+    private String channel() { return props.service("channel"); }
+
+    @Override
+    public CompletableFuture<String> putCode(String source) {
+        return client.sendAsync("POST", store() + "/code", source, JsonNode.class, TIMEOUT)
+                .thenApply(n -> n.get("fingerprint").asString());
+    }
+
+    @Override
+    public CompletableFuture<String> getCode(String fingerprint) {
+        return client.sendAsync("GET", store() + "/code/" + seg(fingerprint), null, String.class, TIMEOUT);
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> makeSpace(String space, JsonNode spec) {
+        return client.sendAsync("PUT", store() + "/fs/" + seg(space), spec, JsonNode.class, TIMEOUT);
+    }
+
+    @Override
+    public CompletableFuture<List<SpaceInfo>> listSpaces(String keyAttr) {
+        String url = store() + "/fs" + (keyAttr == null ? "" : "?key=" + q(keyAttr));
+        return client.sendAsync("GET", url, null, JsonNode.class, TIMEOUT).thenApply(n -> {
+            List<SpaceInfo> out = new ArrayList<>();
+            JsonNode spaces = n == null ? null : n.get("spaces");
+            if (spaces != null) {
+                for (JsonNode s : spaces) out.add(new SpaceInfo(s.path("name").asString(), s.path("key").asString()));
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> getObject(String space, String key) {
+        return client.sendAsync("GET", store() + "/fs/" + seg(space) + "/" + seg(key), null, JsonNode.class, TIMEOUT)
+                .exceptionally(err -> {
+                    if (unwrap(err) instanceof ServiceClient.RemoteProblem p && p.status() == 404) return null;
+                    throw err instanceof CompletionException ce ? ce : new CompletionException(err);
+                });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> putObject(String space, String key, JsonNode write) {
+        return client.sendAsync("PUT", store() + "/fs/" + seg(space) + "/" + seg(key), write, JsonNode.class, TIMEOUT);
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> query(String space, List<Map.Entry<String, String>> params) {
+        StringBuilder url = new StringBuilder(store()).append("/fs/").append(seg(space));
+        char sep = '?';
+        for (Map.Entry<String, String> p : params) {
+            url.append(sep).append(q(p.getKey())).append('=').append(q(p.getValue()));
+            sep = '&';
+        }
+        return client.sendAsync("GET", url.toString(), null, JsonNode.class, TIMEOUT);
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> invoke(String space, JsonNode batch) {
+        return client.sendAsync("POST", store() + "/fs/" + seg(space) + ":invoke", batch, JsonNode.class, Duration.ofSeconds(120));
+    }
+
+    @Override
+    public CompletableFuture<String> openChannel(JsonNode spec) {
+        return client.sendAsync("POST", channel() + "/ch", spec, JsonNode.class, TIMEOUT)
+                .thenApply(n -> n.get("id").asString());
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> send(String ch, JsonNode value, String idempotencyKey) {
+        String url = channel() + "/ch/" + seg(ch) + "/messages";
+        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(url)).timeout(TIMEOUT)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(client.json().writeValueAsBytes(value)))
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, application/problem+json");
+        if (idempotencyKey != null) rb.header("Idempotency-Key", idempotencyKey);
+        return raw.sendAsync(rb.build(), HttpResponse.BodyHandlers.ofByteArray()).handle((resp, err) -> {
+            if (err != null) {
+                throw dev.andromeda.common.problem.M31Problem.unavailable(
+                        "cannot reach the channel service (" + unwrap(err).getClass().getSimpleName() + ")");
+            }
+            if (resp.statusCode() >= 400) {
+                String detail = "HTTP " + resp.statusCode() + " from POST " + url;
+                try {
+                    JsonNode p = client.json().readTree(resp.body());
+                    if (p.hasNonNull("detail")) detail = p.get("detail").asString();
+                } catch (RuntimeException notJson) {
+                    // keep the generic detail
+                }
+                throw new ServiceClient.RemoteProblem(resp.statusCode(), detail, null, url);
+            }
+            return resp.body().length == 0 ? F.objectNode() : client.json().readTree(resp.body());
+        });
+    }
+
+    @Override
+    public CompletableFuture<Received> receive(String ch, int waitSeconds, int max) {
+        String url = channel() + "/ch/" + seg(ch) + "/messages?wait=" + waitSeconds + "&max=" + max;
+        return client.sendAsync("GET", url, null, JsonNode.class, Duration.ofSeconds(waitSeconds + 30L)).thenApply(n -> {
+            List<JsonNode> values = new ArrayList<>();
+            for (JsonNode m : n.path("messages")) values.add(m.get("value"));
+            return new Received(values, n.path("closed").asBoolean(false));
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> closeChannel(String ch) {
+        return client.sendAsync("DELETE", channel() + "/ch/" + seg(ch), null, Void.class, TIMEOUT);
+    }
+
+    @Override
+    public CompletableFuture<Void> bind(String id, String kind) {
+        ObjectNode b = F.objectNode().put("id", id).put("kind", kind).put("node", props.getNode())
+                .put("url", props.getSelfUrl()).put("generation", 1);
+        return client.sendAsync("PUT", props.service("naming") + "/names/bindings/" + seg(id), b, Void.class, TIMEOUT);
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> spawn(JsonNode request) {
+        return client.sendAsync("POST", props.service("scheduler") + "/fibrils", request, JsonNode.class, TIMEOUT);
+    }
+
+    @Override
+    public CompletableFuture<Void> heartbeat(int fibrils) {
+        ObjectNode hb = F.objectNode().put("url", props.getSelfUrl()).put("fibrils", fibrils);
+        ObjectNode labels = hb.putObject("labels");
+        props.getLabels().forEach(labels::put);
+        return client.sendAsync("PUT", props.service("scheduler") + "/sched/nodes/" + seg(props.getNode()), hb, Void.class,
+                Duration.ofSeconds(5));
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
+        return t;
+    }
+
+    /** One path segment, percent-encoded (a space is %20 in a path, not +). */
+    static String seg(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private static String q(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,89 @@
+package dev.andromeda.fibril.modules;
+
+import dev.andromeda.fibril.mantle.Mantle;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.mozilla.javascript.Context;
+import org.mozilla.javascript.ScriptRuntime;
+import org.mozilla.javascript.Scriptable;
+import org.mozilla.javascript.ScriptableObject;
+import org.mozilla.javascript.Undefined;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code chan}: channels and their endpoints. {@code chan.open(type?)} gives [send, recv];
+ * {@code send(v)} waits until the channel service has the message; {@code recv()} waits for the
+ * next one (long polls of 30 s, again and again) and answers null once the channel is closed and
+ * drained.
+ */
+final class ChanModule {
+
+    static final int POLL_SECONDS = 30;
+
+    private final Modules modules;
+    private final ScriptableObject object;
+    private final ScriptableObject endpointProto;
+    private final Scriptable shared;
+
+    ChanModule(Modules modules, Context cx, Scriptable shared) {
+        this.modules = modules;
+        this.shared = shared;
+        Mantle mantle = modules.nucleus().mantle();
+
+        endpointProto = modules.module(cx);
+        modules.suspending(cx, endpointProto, "send", 1, (f, c, thisObj, args) -> {
+            Endpoint ep = endpoint(thisObj, "send");
+            if (!ep.sends()) throw ScriptRuntime.typeError("this endpoint receives from /ch/" + ep.channel() + "; it cannot send");
+            JsonNode value = modules.outgoing(Args.at(args, 0), "the message");
+            String key = f.id() + ":" + f.nextSeq();
+            throw f.suspend(c, "send", () -> mantle.send(ep.channel(), value, key), (cx2, scope, v) -> Undefined.instance);
+        });
+        modules.suspending(cx, endpointProto, "recv", 0, (f, c, thisObj, args) -> {
+            Endpoint ep = endpoint(thisObj, "recv");
+            if (ep.sends()) throw ScriptRuntime.typeError("this endpoint sends on /ch/" + ep.channel() + "; it cannot receive");
+            throw f.suspend(c, "recv", () -> receive(mantle, ep.channel()), (cx2, scope, v) -> {
+                Optional<?> got = (Optional<?>) v;
+                return got.isEmpty() ? null : modules.toJs(cx2, scope, (JsonNode) got.get());
+            });
+        });
+        endpointProto.sealObject();
+
+        object = modules.module(cx);
+        modules.suspending(cx, object, "open", 1, (f, c, thisObj, args) -> {
+            ObjectNode spec = JsonNodeFactory.instance.objectNode();
+            spec.set("type", Args.given(args, 0) ? modules.outgoing(args[0], "the channel type") : JsonNodeFactory.instance.stringNode("Any"));
+            spec.put("mode", "async");
+            throw f.suspend(c, "chan.open", () -> mantle.openChannel(spec), (cx2, scope, v) -> {
+                String id = (String) v;
+                return cx2.newArray(scope, new Object[] {endpoint(id, "send"), endpoint(id, "recv")});
+            });
+        });
+        object.sealObject();
+    }
+
+    ScriptableObject object() { return object; }
+
+    Endpoint endpoint(String channel, String end) {
+        Endpoint ep = new Endpoint(channel, end);
+        ep.setPrototype(endpointProto);
+        ep.setParentScope(shared);
+        ep.sealObject();
+        return ep;
+    }
+
+    private static Endpoint endpoint(Scriptable thisObj, String method) {
+        if (thisObj instanceof Endpoint ep) return ep;
+        throw ScriptRuntime.typeError(method + "() must be called on a channel endpoint");
+    }
+
+    /** Polls until a message comes or the channel is closed and empty (then: empty). */
+    static CompletableFuture<Optional<JsonNode>> receive(Mantle mantle, String channel) {
+        return mantle.receive(channel, POLL_SECONDS, 1).thenCompose(r -> {
+            if (!r.values().isEmpty()) return CompletableFuture.completedFuture(Optional.ofNullable(r.values().get(0)));
+            if (r.closed()) return CompletableFuture.completedFuture(Optional.<JsonNode>empty());
+            return receive(mantle, channel);
+        });
+    }
+}

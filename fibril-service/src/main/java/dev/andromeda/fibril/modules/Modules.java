@@ -1,0 +1,123 @@
+package dev.andromeda.fibril.modules;
+
+import dev.andromeda.common.id.Ids;
+import dev.andromeda.fibril.json.JsJson;
+import dev.andromeda.fibril.nucleus.Fibril;
+import dev.andromeda.fibril.nucleus.HostFunction;
+import dev.andromeda.fibril.nucleus.Nucleus;
+import org.mozilla.javascript.Context;
+import org.mozilla.javascript.Function;
+import org.mozilla.javascript.ScriptRuntime;
+import org.mozilla.javascript.Scriptable;
+import org.mozilla.javascript.ScriptableObject;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The built-in library of a node: the global types, {@code require}, and the modules sys, fs,
+ * http, jam and chan. Module objects and their functions are built once per node, sealed, and
+ * shared by all its fibrils (a function finds the fibril it runs for on the context); only
+ * {@code sys}, which carries a fibril's args, env and parent, is made per fibril.
+ */
+public final class Modules {
+
+    static final String NAMES = "sys, fs, http, jam, chan";
+
+    private final Nucleus nucleus;
+    private final Scriptable shared;
+    private final SysModule sys;
+    private final ScriptableObject fs;
+    private final ScriptableObject http;
+    private final ScriptableObject jam;
+    private final ChanModule chan;
+
+    public Modules(Nucleus nucleus, Context cx, ScriptableObject shared) {
+        this.nucleus = nucleus;
+        this.shared = shared;
+        Types.define(cx, shared);
+        this.chan = new ChanModule(this, cx, shared);
+        this.sys = new SysModule(this, cx, shared);
+        this.fs = new FsModule(this, cx, shared).object();
+        this.http = new HttpModule(this, cx, shared).object();
+        this.jam = new JamModule(this, cx, shared).object();
+        HostFunction require = new HostFunction(cx, shared, "require", 1, (f, c, thisObj, args) -> require(f, c, args));
+        require.sealObject();
+        shared.defineProperty("require", require, ScriptableObject.READONLY | ScriptableObject.PERMANENT | ScriptableObject.DONTENUM);
+    }
+
+    private Object require(Fibril f, Context cx, Object[] args) {
+        String name = Args.string(args, 0, "require(name): name");
+        return switch (name) {
+            case "sys" -> f.locals().computeIfAbsent("module:sys", k -> sys.forFibril(cx, f));
+            case "fs" -> fs;
+            case "http" -> http;
+            case "jam" -> jam;
+            case "chan" -> chan.object();
+            default -> throw ScriptRuntime.constructError("Error", "no module '" + name + "' (there are " + NAMES + ")");
+        };
+    }
+
+    Nucleus nucleus() { return nucleus; }
+
+    /** A new plain object whose prototype is the shared Object.prototype. */
+    Scriptable newObject(Context cx) {
+        return cx.newObject(shared);
+    }
+
+    /** A module object: sealed, so no fibril can change it under another. */
+    ScriptableObject module(Context cx) {
+        return (ScriptableObject) cx.newObject(shared);
+    }
+
+    /** Defines a function that does not wait. */
+    void function(Context cx, ScriptableObject target, String name, int arity, HostFunction.Body body) {
+        HostFunction fn = new HostFunction(cx, shared, name, arity, body);
+        fn.sealObject();
+        target.defineProperty(name, fn, ScriptableObject.READONLY | ScriptableObject.PERMANENT);
+    }
+
+    /** Defines a function that may wait: its failures come back as JS errors at the call site. */
+    void suspending(Context cx, ScriptableObject target, String name, int arity, HostFunction.Body body) {
+        HostFunction impl = new HostFunction(cx, shared, name, arity, body);
+        impl.sealObject();
+        Function shim = nucleus.shims().suspending(cx, shared, impl);
+        if (shim instanceof ScriptableObject so) so.sealObject();
+        target.defineProperty(name, shim, ScriptableObject.READONLY | ScriptableObject.PERMANENT);
+    }
+
+    /** JSON to JS in a fibril's scope, endpoints made live. */
+    public Object toJs(Context cx, Scriptable scope, JsonNode value) {
+        return JsJson.toJs(cx, scope, value, this::revive);
+    }
+
+    private Scriptable revive(Context cx, Scriptable scope, ObjectNode node) {
+        JsonNode ch = node.get("$ch");
+        JsonNode end = node.get("end");
+        if (ch == null || end == null || !ch.isTextual() || !end.isTextual()) return null;
+        String uri = ch.asString();
+        String e = end.asString();
+        if (!uri.startsWith("/ch/") || !(e.equals("send") || e.equals("recv"))) return null;
+        String id = uri.substring(4);
+        if (!Ids.isValid(id, Ids.CHANNEL)) return null;
+        return chan.endpoint(id, e);
+    }
+
+    /** JS to JSON for something leaving the fibril (a message, args), within the size limit. */
+    JsonNode outgoing(Object value, String what) {
+        JsonNode json;
+        try {
+            json = JsJson.toJson(value);
+        } catch (JsJson.NotJson e) {
+            throw ScriptRuntime.typeError(what + " cannot be sent: " + e.getMessage());
+        }
+        int limit = nucleus.settings().getMaxMessageBytes();
+        if (json.toString().length() > limit) {
+            throw ScriptRuntime.constructError("RangeError", what + " is larger than the limit of " + limit + " bytes");
+        }
+        return json;
+    }
+
+    Endpoint endpoint(String channel, String end) {
+        return chan.endpoint(channel, end);
+    }
+}

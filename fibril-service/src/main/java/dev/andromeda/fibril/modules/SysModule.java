@@ -1,0 +1,133 @@
+package dev.andromeda.fibril.modules;
+
+import dev.andromeda.fibril.mantle.Mantle;
+import dev.andromeda.fibril.nucleus.Fibril;
+import dev.andromeda.fibril.nucleus.Nucleus;
+import dev.andromeda.fibril.sandbox.FibrilExit;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.mozilla.javascript.Callable;
+import org.mozilla.javascript.Context;
+import org.mozilla.javascript.NativeArray;
+import org.mozilla.javascript.ScriptRuntime;
+import org.mozilla.javascript.Scriptable;
+import org.mozilla.javascript.ScriptableObject;
+import org.mozilla.javascript.Undefined;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code sys}: spawn, self, sleep, yield, exit, and the fibril's args, env (read-only) and
+ * parent endpoints. The functions are shared; the object holding them and the fibril's own
+ * values is made once per fibril, on its first {@code require('sys')}.
+ */
+final class SysModule {
+
+    static final String SUCCESS = "SUCCESS";
+
+    private final Modules modules;
+    private final ScriptableObject functions;
+
+    SysModule(Modules modules, Context cx, Scriptable shared) {
+        this.modules = modules;
+        Nucleus nucleus = modules.nucleus();
+        Mantle mantle = nucleus.mantle();
+        functions = modules.module(cx);
+
+        modules.suspending(cx, functions, "spawn", 3, (f, c, thisObj, args) -> {
+            Object fn = Args.at(args, 0);
+            if (!(fn instanceof Callable)) throw ScriptRuntime.typeError("sys.spawn(fn, args, opts): fn must be a function");
+            String source = ScriptRuntime.toString(fn);
+            if (source.contains("[native code]")) {
+                throw ScriptRuntime.typeError("sys.spawn: only a function written in JS can be spawned, not a built-in");
+            }
+            if (!Args.given(args, 1)) args = new Object[] {fn, c.newArray(shared, 0), Args.at(args, 2)};
+            if (!(args[1] instanceof NativeArray)) throw ScriptRuntime.typeError("sys.spawn(fn, args, opts): args must be an array");
+            ArrayNode childArgs = (ArrayNode) modules.outgoing(args[1], "the spawn arguments");
+            ObjectNode req = JsonNodeFactory.instance.objectNode();
+            req.put("kind", "function");
+            req.set("args", childArgs);
+            req.set("env", f.env() == null ? JsonNodeFactory.instance.objectNode() : f.env());
+            req.put("parent", f.id());
+            if (Args.given(args, 2)) {
+                Scriptable opts = Args.object(args, 2, "sys.spawn opts");
+                Object node = ScriptableObject.getProperty(opts, "node");
+                if (node instanceof CharSequence s) req.put("node", s.toString());
+                Object constellation = ScriptableObject.getProperty(opts, "constellation");
+                if (constellation instanceof CharSequence s) req.put("constellation", s.toString());
+            }
+            String src = source;
+            throw f.suspend(c, "sys.spawn", () -> nucleus.storeCode(src).thenCompose(fp -> {
+                req.put("fingerprint", fp);
+                JsonNode spec = JsonNodeFactory.instance.objectNode().put("type", "Any").put("mode", "async");
+                return mantle.openChannel(spec).thenCombine(mantle.openChannel(spec), (to, from) -> new String[] {to, from});
+            }).thenCompose(chs -> {
+                req.put("toChild", chs[0]).put("fromChild", chs[1]);
+                return mantle.spawn(req).thenApply(answer -> chs);
+            }), (cx2, scope, v) -> {
+                String[] chs = (String[]) v;
+                return cx2.newArray(scope, new Object[] {modules.endpoint(chs[0], "send"), modules.endpoint(chs[1], "recv")});
+            });
+        });
+
+        modules.function(cx, functions, "self", 0, (f, c, thisObj, args) -> {
+            Scriptable o = modules.newObject(c);
+            o.put("id", o, f.id());
+            o.put("node", o, nucleus.node());
+            return o;
+        });
+
+        modules.suspending(cx, functions, "sleep", 1, (f, c, thisObj, args) -> {
+            double ms = ScriptRuntime.toNumber(Args.at(args, 0));
+            long delay = Double.isNaN(ms) || ms < 0 ? 0 : (long) Math.min(ms, nucleus.settings().getWallClock().toMillis());
+            throw f.suspend(c, "sys.sleep", () -> {
+                CompletableFuture<Object> done = new CompletableFuture<>();
+                nucleus.timers().schedule(() -> done.complete(null), delay, TimeUnit.MILLISECONDS);
+                return done;
+            }, (cx2, scope, v) -> Undefined.instance);
+        });
+
+        modules.suspending(cx, functions, "yield", 0, (f, c, thisObj, args) -> {
+            throw f.suspend(c, "sys.yield", () -> CompletableFuture.completedFuture(null), (cx2, scope, v) -> Undefined.instance);
+        });
+
+        modules.function(cx, functions, "exit", 1, (f, c, thisObj, args) -> {
+            throw new FibrilExit(Args.at(args, 0));
+        });
+        functions.sealObject();
+    }
+
+    /** The sys object of one fibril. */
+    Scriptable forFibril(Context cx, Fibril f) {
+        ScriptableObject sys = modules.module(cx);
+        sys.setPrototype(functions);
+        int ro = ScriptableObject.READONLY | ScriptableObject.PERMANENT;
+        sys.defineProperty("SUCCESS", SUCCESS, ro);
+        Object args = f.args() == null ? cx.newArray(sys, 0) : modules.toJs(cx, sys, f.args());
+        sys.defineProperty("args", args, ro);
+        Object env = f.env() == null ? modules.newObject(cx) : modules.toJs(cx, sys, f.env());
+        sys.defineProperty("env", deepFreeze(env), ro);
+        Object parent = null;
+        if (f.fromChild() != null && f.toChild() != null) {
+            Scriptable p = modules.newObject(cx);
+            p.put("send", p, modules.endpoint(f.fromChild(), "send"));
+            p.put("recv", p, modules.endpoint(f.toChild(), "recv"));
+            ((ScriptableObject) p).sealObject();
+            parent = p;
+        }
+        sys.defineProperty("parent", parent, ro);
+        sys.sealObject();
+        return sys;
+    }
+
+    /** The inherited environment is read-only all the way down. */
+    private static Object deepFreeze(Object v) {
+        if (v instanceof ScriptableObject o && !(v instanceof Endpoint)) {
+            for (Object id : o.getIds()) deepFreeze(Args.get(o, id));
+            o.sealObject();
+        }
+        return v;
+    }
+}

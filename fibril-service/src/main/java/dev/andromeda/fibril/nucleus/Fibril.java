@@ -1,0 +1,279 @@
+package dev.andromeda.fibril.nucleus;
+
+import dev.andromeda.fibril.sandbox.FibrilStop;
+import dev.andromeda.fibril.sandbox.SandboxContextFactory;
+import dev.andromeda.common.problem.M31Problem;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.mozilla.javascript.Context;
+import org.mozilla.javascript.ContinuationPending;
+import org.mozilla.javascript.RhinoException;
+import org.mozilla.javascript.ScriptRuntime;
+import org.mozilla.javascript.ScriptableObject;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * One fibril: its code, its global scope, and, while parked, its continuation and what it waits
+ * for. It is touched by one thread at a time: a carrier while it runs, the completing thread of
+ * its operation while it is parked; its state moves under its own monitor.
+ */
+public final class Fibril implements SandboxContextFactory.Meter {
+
+    public enum State { RUNNABLE, RUNNING, PARKED, ENDING, DONE, FAILED, KILLED;
+        public boolean ended() { return this == DONE || this == FAILED || this == KILLED; }
+    }
+
+    private final String id;
+    private final Nucleus nucleus;
+    private final Program program;
+    private final ArrayNode args;
+    private final ObjectNode env;
+    private final String parent;
+    private final String toChild;
+    private final String fromChild;
+    private final Instant created = Instant.now();
+    private final AtomicLong seq = new AtomicLong();
+    private final CompletableFuture<Fibril> end = new CompletableFuture<>();
+    private final long sliceNanos;
+    private final long maxInstructions;
+
+    private State state = State.RUNNABLE;
+    private volatile FibrilStop stopRequest;
+
+    // the carrier's, or the parked operation's: never two threads at once
+    ScriptableObject scope;
+    Object continuation;
+    Suspension suspension;
+    private long instructions;
+    private long sliceStart;
+    private String pendingError;
+    private volatile long lastEffectGen;
+    private final Map<String, Object> locals = new HashMap<>();
+    volatile java.util.concurrent.ScheduledFuture<?> wallClock;
+
+    // the outcome
+    private volatile JsonNode result;
+    private volatile String error;
+    private volatile Instant ended;
+
+    Fibril(String id, Nucleus nucleus, Program program, SpawnSpec spec, long sliceNanos, long maxInstructions) {
+        this.id = id;
+        this.nucleus = nucleus;
+        this.program = program;
+        this.args = spec.args();
+        this.env = spec.env();
+        this.parent = spec.parent();
+        this.toChild = spec.toChild();
+        this.fromChild = spec.fromChild();
+        this.sliceNanos = sliceNanos;
+        this.maxInstructions = maxInstructions;
+    }
+
+    /** The fibril a host function runs for: the carrier puts it on the context. */
+    public static Fibril current(Context cx) {
+        Object m = cx.getThreadLocal(SandboxContextFactory.METER_KEY);
+        if (m instanceof Fibril f) return f;
+        throw new IllegalStateException("no fibril runs on this context");
+    }
+
+    public String id() { return id; }
+    public Nucleus nucleus() { return nucleus; }
+    public Program program() { return program; }
+    public ArrayNode args() { return args; }
+    public ObjectNode env() { return env; }
+    public String parent() { return parent; }
+    public String toChild() { return toChild; }
+    public String fromChild() { return fromChild; }
+    public Instant created() { return created; }
+    public JsonNode result() { return result; }
+    public String error() { return error; }
+    public Instant ended() { return ended; }
+    public CompletableFuture<Fibril> end() { return end; }
+    public synchronized State state() { return state; }
+    public long instructions() { return instructions; }
+
+    /** Per-fibril values modules keep (the sys object, caches): never shared between fibrils. */
+    public Map<String, Object> locals() { return locals; }
+
+    /** A fresh number for an idempotency key: (fibril id, seq) names one effect of this fibril. */
+    public long nextSeq() { return seq.incrementAndGet(); }
+
+    public long lastEffectGen() { return lastEffectGen; }
+
+    /** Remembers that this fibril's effects went into combiner generation {@code gen}. */
+    public void noteEffect(long gen) {
+        if (gen > lastEffectGen) lastEffectGen = gen;
+    }
+
+    // --- running ------------------------------------------------------------------------
+
+    @Override
+    public void count(int n) {
+        instructions += n;
+        FibrilStop stop = stopRequest;
+        if (stop != null) throw stop;
+        if (instructions > maxInstructions) {
+            throw new FibrilStop("instruction budget exceeded (" + maxInstructions + " instructions)", false);
+        }
+    }
+
+    /** Host calls check here, so a stop lands even in code that runs few instructions. */
+    public void checkStop() {
+        FibrilStop stop = stopRequest;
+        if (stop != null) throw stop;
+    }
+
+    void startSlice() { sliceStart = System.nanoTime(); }
+
+    /**
+     * Parks the fibril until {@code start}'s operation completes; the host function throws what this
+     * returns. The continuation is captured before the operation starts, so nothing is sent for a
+     * call that cannot suspend.
+     */
+    public ContinuationPending suspend(Context cx, String what, Supplier<? extends CompletableFuture<?>> start,
+                                       Suspension.ToJs toJs) {
+        ContinuationPending p = capture(cx, what);
+        CompletableFuture<?> future;
+        try {
+            future = start.get();
+        } catch (RuntimeException e) {
+            future = CompletableFuture.failedFuture(e);
+        }
+        p.setApplicationState(new Suspension(what, future, toJs, true));
+        return p;
+    }
+
+    private static ContinuationPending capture(Context cx, String what) {
+        try {
+            return cx.captureContinuation();
+        } catch (IllegalStateException e) {
+            throw ScriptRuntime.constructError("Error", what + " must wait, and a fibril can only wait in its own code:"
+                    + " not inside a callback that a built-in calls (Array.prototype.forEach/map/sort, String.prototype.replace,"
+                    + " JSON.parse revivers, getters…). Use a plain for loop around " + what + ".");
+        }
+    }
+
+    /** Hands the carrier to the next fibril when this one used its slice, carrying the result over. */
+    Object yieldIfSliceSpent(Context cx, Object result) {
+        if (System.nanoTime() - sliceStart < sliceNanos) return result;
+        ContinuationPending p;
+        try {
+            p = cx.captureContinuation();
+        } catch (IllegalStateException inCallback) {
+            return result; // cannot yield from here: run on, the next host call will try again
+        }
+        p.setApplicationState(new Suspension("yield", CompletableFuture.completedFuture(result), Suspension.SAME, false));
+        throw p;
+    }
+
+    void setPendingError(String message) { pendingError = message; }
+
+    String takePendingError() {
+        String e = pendingError;
+        pendingError = null;
+        return e == null ? "operation failed" : e;
+    }
+
+    // --- state --------------------------------------------------------------------------
+
+    enum Begin { RUN, STOP, SKIP }
+
+    synchronized Begin beginSlice() {
+        if (state != State.RUNNABLE) return Begin.SKIP;
+        if (stopRequest != null) {
+            state = State.ENDING;
+            return Begin.STOP;
+        }
+        state = State.RUNNING;
+        return Begin.RUN;
+    }
+
+    /** False when a stop arrived meanwhile: then the fibril ends instead of parking. */
+    synchronized boolean park(Object cont, Suspension s) {
+        continuation = cont;
+        suspension = s;
+        if (stopRequest != null) {
+            state = State.ENDING;
+            return false;
+        }
+        state = State.PARKED;
+        return true;
+    }
+
+    synchronized boolean wake() {
+        if (state != State.PARKED) return false;
+        state = State.RUNNABLE;
+        return true;
+    }
+
+    synchronized void ending() { state = State.ENDING; }
+
+    /** Records a stop; true when the fibril was parked and the caller must now end it. */
+    synchronized boolean requestStop(FibrilStop stop) {
+        if (state.ended() || state == State.ENDING) return false;
+        if (stopRequest == null) stopRequest = stop;
+        if (state == State.PARKED) {
+            state = State.ENDING;
+            return true;
+        }
+        return false;
+    }
+
+    FibrilStop stopRequest() { return stopRequest; }
+
+    synchronized void ended(State finalState, JsonNode result, String error) {
+        this.result = result;
+        this.error = error;
+        this.ended = Instant.now();
+        this.state = finalState;
+        // the heavy parts can go: an ended fibril is kept only to be reported
+        scope = null;
+        continuation = null;
+        suspension = null;
+        locals.clear();
+    }
+
+    // --- messages -----------------------------------------------------------------------
+
+    /** A failure as a script or a user should read it: the message, the JS line, the JS stack. */
+    public static String describe(Throwable t) {
+        t = unwrap(t);
+        if (t instanceof RhinoException re) {
+            String details = re.details();
+            if (details != null && details.contains("maximum stack depth")) details = "stack depth exceeded (" + details + ")";
+            StringBuilder sb = new StringBuilder(details == null ? re.getClass().getSimpleName() : details);
+            if (re.lineNumber() > 0) {
+                sb.append(" (").append(re.sourceName() == null ? "script" : re.sourceName()).append(" line ")
+                        .append(re.lineNumber()).append(')');
+            }
+            String stack = re.getScriptStackTrace();
+            if (stack != null && !stack.isBlank()) {
+                String[] lines = stack.split("\n");
+                sb.append('\n');
+                for (int i = 0; i < Math.min(lines.length, 20); i++) sb.append(lines[i]).append('\n');
+                if (lines.length > 20) sb.append("\t… ").append(lines.length - 20).append(" more frames\n");
+                sb.setLength(sb.length() - 1);
+            }
+            return sb.toString();
+        }
+        if (t instanceof M31Problem p) return p.getMessage();
+        String m = t.getMessage();
+        return m == null ? t.getClass().getSimpleName() : m;
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) t = t.getCause();
+        return t;
+    }
+
+    @Override
+    public String toString() { return "Fibril[" + id + "]"; }
+}

@@ -1,0 +1,67 @@
+package dev.andromeda.fibril.nucleus;
+
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * The limits and knobs of one nucleus ({@code m31.fibril.*}). A fibril that breaks a limit fails
+ * alone, with a message naming the limit; the node and its other fibrils go on.
+ */
+@ConfigurationProperties(prefix = "m31.fibril")
+public class FibrilSettings {
+
+    /** Carrier threads; 0 means one per core, at least 2. */
+    private int carriers = 0;
+    /** Interpreter instructions a fibril may execute in its whole life. */
+    private long maxInstructions = 20_000_000_000L;
+    /** Interpreted JS frames deep a fibril may recurse. */
+    private int maxStackDepth = 2000;
+    /** How long a fibril may live, parked time included. */
+    private Duration wallClock = Duration.ofMinutes(30);
+    /** How long a fibril runs before a host call hands its carrier to the next in line. */
+    private Duration timeSlice = Duration.ofMillis(20);
+    private int maxSourceBytes = 1 << 20;
+    private int maxResultBytes = 4 << 20;
+    private int maxMessageBytes = 4 << 20;
+    /** Largest body http.req accepts. */
+    private long maxHttpBytes = 64L << 20;
+    /** Largest total a zip or gzip may inflate to. */
+    private long maxInflatedBytes = 512L << 20;
+    /** Ended fibrils kept for GET /fibrils/{id}. */
+    private int keepEnded = 10_000;
+    /** The combiner flushes at least this often… */
+    private Duration flushInterval = Duration.ofMillis(100);
+    /** …and at once when a generation holds this many distinct (space, key, attr) cells. */
+    private int flushMaxEntries = 50_000;
+
+    public int getCarriers() { return carriers; }
+    public void setCarriers(int carriers) { this.carriers = carriers; }
+    public long getMaxInstructions() { return maxInstructions; }
+    public void setMaxInstructions(long maxInstructions) { this.maxInstructions = maxInstructions; }
+    public int getMaxStackDepth() { return maxStackDepth; }
+    public void setMaxStackDepth(int maxStackDepth) { this.maxStackDepth = maxStackDepth; }
+    public Duration getWallClock() { return wallClock; }
+    public void setWallClock(Duration wallClock) { this.wallClock = wallClock; }
+    public Duration getTimeSlice() { return timeSlice; }
+    public void setTimeSlice(Duration timeSlice) { this.timeSlice = timeSlice; }
+    public int getMaxSourceBytes() { return maxSourceBytes; }
+    public void setMaxSourceBytes(int maxSourceBytes) { this.maxSourceBytes = maxSourceBytes; }
+    public int getMaxResultBytes() { return maxResultBytes; }
+    public void setMaxResultBytes(int maxResultBytes) { this.maxResultBytes = maxResultBytes; }
+    public int getMaxMessageBytes() { return maxMessageBytes; }
+    public void setMaxMessageBytes(int maxMessageBytes) { this.maxMessageBytes = maxMessageBytes; }
+    public long getMaxHttpBytes() { return maxHttpBytes; }
+    public void setMaxHttpBytes(long maxHttpBytes) { this.maxHttpBytes = maxHttpBytes; }
+    public long getMaxInflatedBytes() { return maxInflatedBytes; }
+    public void setMaxInflatedBytes(long maxInflatedBytes) { this.maxInflatedBytes = maxInflatedBytes; }
+    public int getKeepEnded() { return keepEnded; }
+    public void setKeepEnded(int keepEnded) { this.keepEnded = keepEnded; }
+    public Duration getFlushInterval() { return flushInterval; }
+    public void setFlushInterval(Duration flushInterval) { this.flushInterval = flushInterval; }
+    public int getFlushMaxEntries() { return flushMaxEntries; }
+    public void setFlushMaxEntries(int flushMaxEntries) { this.flushMaxEntries = flushMaxEntries; }
+
+    public int carrierCount() {
+        return carriers > 0 ? carriers : Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+}

@@ -1,0 +1,424 @@
+package dev.andromeda.fibril.nucleus;
+
+import dev.andromeda.common.id.Ids;
+import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.fibril.effects.EffectCombiner;
+import dev.andromeda.fibril.json.JsJson;
+import dev.andromeda.fibril.mantle.Mantle;
+import dev.andromeda.fibril.modules.Modules;
+import dev.andromeda.fibril.sandbox.FibrilExit;
+import dev.andromeda.fibril.sandbox.FibrilStop;
+import dev.andromeda.fibril.sandbox.SandboxContextFactory;
+import dev.andromeda.fibril.sandbox.SharedScope;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.mozilla.javascript.Callable;
+import org.mozilla.javascript.Context;
+import org.mozilla.javascript.ContinuationPending;
+import org.mozilla.javascript.EvaluatorException;
+import org.mozilla.javascript.RhinoException;
+import org.mozilla.javascript.Script;
+import org.mozilla.javascript.ScriptableObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The nucleus of one node: its fibrils, the carriers that run them, and the run queue.
+ *
+ * <p>A fibril runs on a carrier until it waits; then its continuation is parked with the
+ * operation it waits for and the carrier takes the next fibril in line. When the operation
+ * completes, the fibril goes to the tail of the run queue (the carriers' FIFO queue) and a
+ * carrier resumes it. Nothing blocks a carrier: a parked fibril is a continuation and a future.
+ */
+public final class Nucleus implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Nucleus.class);
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private final String node;
+    private final FibrilSettings settings;
+    private final Mantle mantle;
+    private final EffectCombiner combiner;
+    private final SandboxContextFactory factory;
+    private final ScriptableObject shared;
+    private final Shims shims;
+    private final Modules modules;
+    private final ThreadPoolExecutor carriers;
+    private final ScheduledExecutorService timers;
+    private final CodeCache code = new CodeCache();
+    private final Map<String, CompletableFuture<String>> storedCode = new ConcurrentHashMap<>();
+    private final Map<String, Fibril> live = new ConcurrentHashMap<>();
+    private final Map<String, Fibril> ended;
+
+    public Nucleus(String node, FibrilSettings settings, Mantle mantle, EffectCombiner combiner) {
+        this.node = node;
+        this.settings = settings;
+        this.mantle = mantle;
+        this.combiner = combiner;
+        this.factory = new SandboxContextFactory(settings.getMaxStackDepth());
+        int keep = settings.getKeepEnded();
+        this.ended = new LinkedHashMap<>(256, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Fibril> eldest) { return size() > keep; }
+        };
+        try (Context cx = factory.enterContext()) {
+            ScriptableObject s = SharedScope.create(cx);
+            this.shims = new Shims(cx, s);
+            this.modules = new Modules(this, cx, s);
+            s.sealObject();
+            this.shared = s;
+        }
+        AtomicInteger n = new AtomicInteger();
+        int count = settings.carrierCount();
+        // a big stack: callbacks from built-ins (sort, forEach) recurse on the Java stack
+        this.carriers = new ThreadPoolExecutor(count, count, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                r -> daemon(new Thread(null, r, "fibril-" + node + "-carrier-" + n.incrementAndGet(), 16L << 20)));
+        this.timers = Executors.newScheduledThreadPool(1, r -> daemon(new Thread(r, "fibril-" + node + "-timer")));
+    }
+
+    private static Thread daemon(Thread t) {
+        t.setDaemon(true);
+        return t;
+    }
+
+    public String node() { return node; }
+    public FibrilSettings settings() { return settings; }
+    public Mantle mantle() { return mantle; }
+    public EffectCombiner combiner() { return combiner; }
+    public ScheduledExecutorService timers() { return timers; }
+    public Shims shims() { return shims; }
+    public Modules modules() { return modules; }
+
+    // --- spawning -----------------------------------------------------------------------
+
+    /**
+     * Compiles (a syntax error is a 400 naming the line and column), binds the new fibril in
+     * naming so its URI routes here, and queues it. Runs on a request thread.
+     */
+    public Fibril spawn(SpawnSpec spec) {
+        Program program = load(spec);
+        checkSize("args", spec.args());
+        checkSize("env", spec.env());
+        if (spec.parent() != null) Ids.require(spec.parent(), Ids.FIBRIL, "parent");
+        if (spec.toChild() != null) Ids.require(spec.toChild(), Ids.CHANNEL, "toChild");
+        if (spec.fromChild() != null) Ids.require(spec.fromChild(), Ids.CHANNEL, "fromChild");
+        Fibril f = new Fibril(Ids.newId(Ids.FIBRIL), this, program, spec,
+                settings.getTimeSlice().toNanos(), settings.getMaxInstructions());
+        live.put(f.id(), f);
+        bind(f);
+        f.wallClock = timers.schedule(() -> stop(f, new FibrilStop("wall-clock limit exceeded (" + settings.getWallClock()
+                + ")", false)), settings.getWallClock().toMillis(), TimeUnit.MILLISECONDS);
+        submit(f);
+        return f;
+    }
+
+    private void bind(Fibril f) {
+        try {
+            mantle.bind(f.id(), "fibril").get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // the fibril runs anyway (its parent hears from it over a channel); only routing
+            // GET /fibrils/{id} to it waits for naming, so keep trying in the background
+            log.warn("fibril {}: binding in naming failed ({}), retrying in the background", f.id(), Fibril.describe(e));
+            retry(() -> mantle.bind(f.id(), "fibril"), 10, 500);
+        }
+    }
+
+    private void checkSize(String field, JsonNode value) {
+        if (value != null && value.toString().length() > settings.getMaxMessageBytes()) {
+            throw M31Problem.tooLarge(field, field + " is larger than " + settings.getMaxMessageBytes() + " bytes");
+        }
+    }
+
+    private Program load(SpawnSpec spec) {
+        String source = spec.source();
+        String field = "source";
+        if (source == null) {
+            if (spec.fingerprint() == null) throw M31Problem.badRequest("source", "give the program: source or fingerprint");
+            if (!spec.fingerprint().matches("[0-9a-f]{64}")) {
+                throw M31Problem.badRequest("fingerprint", "a fingerprint is the sha256 of the source in lower-case hex");
+            }
+            Program cached = code.get(spec.kind(), spec.fingerprint());
+            if (cached != null) return cached;
+            source = fetchCode(spec.fingerprint());
+            field = "fingerprint";
+        }
+        if (source.getBytes(StandardCharsets.UTF_8).length > settings.getMaxSourceBytes()) {
+            throw M31Problem.tooLarge(field, "the source is larger than " + settings.getMaxSourceBytes() + " bytes");
+        }
+        String fp = CodeCache.fingerprint(source);
+        if (spec.fingerprint() != null && !spec.fingerprint().equals(fp)) {
+            throw M31Problem.badRequest("fingerprint", "the source does not match the fingerprint " + spec.fingerprint());
+        }
+        Program cached = code.get(spec.kind(), fp);
+        if (cached != null) return cached;
+        Program p = compile(spec.kind(), source, fp, field);
+        code.put(p);
+        return p;
+    }
+
+    private String fetchCode(String fp) {
+        try {
+            return mantle.getCode(fp).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            Throwable t = Fibril.unwrap(e);
+            if (t instanceof M31Problem p && p.status() == 404) {
+                throw M31Problem.badRequest("fingerprint", "no code is stored under " + fp);
+            }
+            throw M31Problem.unavailable("cannot fetch code " + fp + " from the store: " + Fibril.describe(t));
+        }
+    }
+
+    private Program compile(Program.Kind kind, String source, String fp, String field) {
+        String name = kind == Program.Kind.SCRIPT ? "script" : "code/" + fp.substring(0, 12);
+        try (Context cx = factory.enterContext()) {
+            // a function travels as its own text; in parentheses it is an expression whose value is the function
+            String text = kind == Program.Kind.SCRIPT ? source : "(" + source + "\n)";
+            Script script = cx.compileString(text, name, 1, null);
+            return new Program(kind, fp, script);
+        } catch (EvaluatorException e) {
+            int col = e.columnNumber();
+            if (kind == Program.Kind.FUNCTION && e.lineNumber() == 1 && col > 0) col--;
+            String near = e.lineSource() == null ? "" : ": " + abbreviate(e.lineSource().strip());
+            throw M31Problem.badRequest(field, "syntax error at line " + e.lineNumber() + ", column " + col
+                    + ": " + e.details() + near);
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 120 ? s.substring(0, 120) + "…" : s;
+    }
+
+    /** Stores a function's source under /code once per node; completes with its fingerprint. */
+    public CompletableFuture<String> storeCode(String source) {
+        String fp = CodeCache.fingerprint(source);
+        CompletableFuture<String> f = storedCode.computeIfAbsent(fp, k -> mantle.putCode(source).thenApply(stored -> fp));
+        // a failure is not cached: the next spawn tries again
+        f.whenComplete((v, e) -> { if (e != null) storedCode.remove(fp, f); });
+        return f;
+    }
+
+    // --- running ------------------------------------------------------------------------
+
+    private void submit(Fibril f) {
+        try {
+            carriers.execute(() -> runSlice(f));
+        } catch (RejectedExecutionException shuttingDown) {
+            log.debug("node {} is shutting down: {} not run", node, f.id());
+        }
+    }
+
+    private void runSlice(Fibril f) {
+        switch (f.beginSlice()) {
+            case SKIP -> { return; }
+            case STOP -> { end(f, f.stopRequest()); return; }
+            case RUN -> { }
+        }
+        try (Context cx = factory.enterContext()) {
+            cx.putThreadLocal(SandboxContextFactory.METER_KEY, f);
+            f.startSlice();
+            try {
+                Object result = step(f, cx);
+                complete(f, result);
+            } catch (ContinuationPending p) {
+                Suspension s = (Suspension) p.getApplicationState();
+                if (f.park(p.getContinuation(), s)) {
+                    s.future().whenComplete((v, e) -> { if (f.wake()) submit(f); });
+                } else {
+                    end(f, f.stopRequest());
+                }
+            } catch (FibrilExit exit) {
+                complete(f, exit.value());
+            } catch (FibrilStop stop) {
+                end(f, stop);
+            } catch (RhinoException e) {
+                fail(f, Fibril.describe(e));
+            } catch (StackOverflowError e) {
+                fail(f, "stack depth exceeded (the Java stack overflowed in a callback of a built-in)");
+            } catch (RuntimeException e) {
+                log.error("fibril {} failed inside the nucleus", f.id(), e);
+                fail(f, "internal error in the nucleus: " + e);
+            } finally {
+                cx.removeThreadLocal(SandboxContextFactory.METER_KEY);
+            }
+        }
+    }
+
+    private Object step(Fibril f, Context cx) {
+        if (f.scope == null) {
+            f.scope = SharedScope.newGlobal(cx, shared);
+            Program p = f.program();
+            if (p.kind() == Program.Kind.SCRIPT) {
+                return cx.executeScriptWithContinuations(p.script(), f.scope);
+            }
+            Object fn = p.script().exec(cx, f.scope);
+            if (!(fn instanceof Callable callable)) {
+                throw org.mozilla.javascript.ScriptRuntime.constructError("TypeError",
+                        "the code of a function fibril must be a function expression");
+            }
+            Object[] args = new Object[f.args() == null ? 0 : f.args().size()];
+            for (int i = 0; i < args.length; i++) args[i] = modules.toJs(cx, f.scope, f.args().get(i));
+            return cx.callFunctionWithContinuations(callable, f.scope, args);
+        }
+        Suspension s = f.suspension;
+        Object cont = f.continuation;
+        f.suspension = null;
+        f.continuation = null;
+        Object value;
+        try {
+            value = s.toJs().apply(cx, f.scope, s.future().join());
+        } catch (RuntimeException e) {
+            if (!s.errorsToScript()) throw e;
+            Throwable t = Fibril.unwrap(e);
+            f.setPendingError(s.what() + ": " + (t instanceof CancellationException ? "cancelled" : Fibril.describe(t)));
+            value = shims.mark();
+        }
+        return cx.resumeContinuation(cont, f.scope, value);
+    }
+
+    private void complete(Fibril f, Object value) {
+        JsonNode result;
+        try {
+            result = JsJson.toJson(value);
+        } catch (JsJson.NotJson e) {
+            fail(f, "the result cannot be sent as JSON: " + e.getMessage());
+            return;
+        }
+        int size = result.toString().length();
+        if (size > settings.getMaxResultBytes()) {
+            fail(f, "result too large: " + size + " bytes, the limit is " + settings.getMaxResultBytes());
+            return;
+        }
+        finish(f, Fibril.State.DONE, result, null);
+    }
+
+    private void fail(Fibril f, String error) {
+        finish(f, Fibril.State.FAILED, null, error);
+    }
+
+    private void end(Fibril f, FibrilStop stop) {
+        finish(f, stop.killed() ? Fibril.State.KILLED : Fibril.State.FAILED, null, stop.getMessage());
+    }
+
+    /**
+     * The end of a fibril: first its store effects are made durable, then its parent hears
+     * {"ok": result} or {"err": message}, then it is reported ended. A parent that reads the
+     * message and then queries the store sees every effect of the child.
+     */
+    private void finish(Fibril f, Fibril.State state, JsonNode result, String error) {
+        f.ending();
+        if (f.wallClock != null) f.wallClock.cancel(false);
+        CompletableFuture<?> reported = combiner.awaitDurable(f.lastEffectGen()).exceptionally(e -> {
+            log.error("fibril {}: its effects may not be durable: {}", f.id(), Fibril.describe(e));
+            return null;
+        }).thenCompose(v -> {
+            if (f.fromChild() == null) return CompletableFuture.completedFuture(null);
+            ObjectNode msg = F.objectNode();
+            if (state == Fibril.State.DONE) msg.set("ok", result);
+            else msg.put("err", error);
+            return retry(() -> mantle.send(f.fromChild(), msg, f.id() + ":end"), 10, 200);
+        });
+        reported.whenComplete((v, e) -> {
+            if (e != null) log.warn("fibril {}: could not tell its parent it ended: {}", f.id(), Fibril.describe(e));
+            f.ended(state, result, error);
+            live.remove(f.id());
+            synchronized (ended) {
+                ended.put(f.id(), f);
+            }
+            f.end().complete(f);
+        });
+    }
+
+    /** Retries an idempotent operation with growing pauses; fails with the last error. */
+    public <T> CompletableFuture<T> retry(Supplier<CompletableFuture<T>> op, int attempts, long firstPauseMs) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        attempt(op, attempts, firstPauseMs, out);
+        return out;
+    }
+
+    private <T> void attempt(Supplier<CompletableFuture<T>> op, int left, long pause, CompletableFuture<T> out) {
+        CompletableFuture<T> f;
+        try {
+            f = op.get();
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((v, e) -> {
+            if (e == null) {
+                out.complete(v);
+            } else if (left <= 1 || timers.isShutdown() || isClientError(e)) {
+                out.completeExceptionally(Fibril.unwrap(e));
+            } else {
+                timers.schedule(() -> attempt(op, left - 1, Math.min(pause * 2, 5000), out), pause, TimeUnit.MILLISECONDS);
+            }
+        });
+    }
+
+    private static boolean isClientError(Throwable e) {
+        return Fibril.unwrap(e) instanceof M31Problem p && p.status() >= 400 && p.status() < 500 && p.status() != 408;
+    }
+
+    // --- control ------------------------------------------------------------------------
+
+    public Optional<Fibril> find(String id) {
+        Fibril f = live.get(id);
+        if (f != null) return Optional.of(f);
+        synchronized (ended) {
+            return Optional.ofNullable(ended.get(id));
+        }
+    }
+
+    /** Kills a fibril, parked or running; an ended one stays as it ended. */
+    public Fibril kill(String id) {
+        Fibril f = find(id).orElseThrow(() -> M31Problem.notFound("no fibril " + id + " on node " + node));
+        stop(f, new FibrilStop("killed", true));
+        return f;
+    }
+
+    private void stop(Fibril f, FibrilStop stop) {
+        if (f.requestStop(stop)) end(f, stop);
+    }
+
+    /** Fibrils not ended yet, oldest first. */
+    public List<Fibril> live() {
+        List<Fibril> out = new ArrayList<>(live.values());
+        out.sort(Comparator.comparing(Fibril::created).thenComparing(Fibril::id));
+        return out;
+    }
+
+    public int running() { return live.size(); }
+
+    /** Converts JSON to a JS value in a fibril's scope, with endpoints made live. */
+    public Object toJs(Context cx, org.mozilla.javascript.Scriptable scope, JsonNode value) {
+        return modules.toJs(cx, scope, value);
+    }
+
+    @Override
+    public void close() {
+        carriers.shutdownNow();
+        timers.shutdownNow();
+        try {
+            carriers.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,324 @@
+package dev.andromeda.fibril;
+
+import dev.andromeda.common.http.ServiceClient;
+import dev.andromeda.common.id.Ids;
+import dev.andromeda.fibril.mantle.Mantle;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * An in-memory mantle (our own store, channel, naming and scheduler services, not engines), so
+ * the nucleus can be tested alone. It keeps the wire contracts' semantics that matter to the
+ * nucleus: idempotent invoke batches, FIFO channels with long-poll, idempotent sends.
+ */
+public final class FakeMantle implements Mantle {
+
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    /** A channel: FIFO values, waiting receivers, seen idempotency keys. */
+    private static final class Chan {
+        final ArrayDeque<JsonNode> values = new ArrayDeque<>();
+        final ArrayDeque<CompletableFuture<Received>> waiters = new ArrayDeque<>();
+        final Set<String> keys = ConcurrentHashMap.newKeySet();
+        boolean closed;
+    }
+
+    final Map<String, String> code = new ConcurrentHashMap<>();
+    final Map<String, SpaceInfo> spaces = new ConcurrentHashMap<>();
+    final Map<String, Map<String, ObjectNode>> objects = new ConcurrentHashMap<>();
+    final Set<String> appliedBatches = ConcurrentHashMap.newKeySet();
+    final List<String> batchAttempts = new CopyOnWriteArrayList<>();
+    final AtomicInteger failNextInvokes = new AtomicInteger();
+    final Map<String, Chan> channels = new ConcurrentHashMap<>();
+    final Set<String> bound = ConcurrentHashMap.newKeySet();
+    final AtomicInteger heartbeats = new AtomicInteger();
+    volatile Consumer<JsonNode> onSend = v -> { };
+    volatile Function<JsonNode, JsonNode> spawner;
+
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "fake-mantle-timer");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Answers come from another thread, as over the network. */
+    private final Executor net = Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "fake-mantle-net");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private <T> CompletableFuture<T> async(java.util.function.Supplier<T> s) {
+        return CompletableFuture.supplyAsync(s, net);
+    }
+
+    private static ServiceClient.RemoteProblem problem(int status, String detail) {
+        return new ServiceClient.RemoteProblem(status, detail, null, "fake");
+    }
+
+    @Override
+    public CompletableFuture<String> putCode(String source) {
+        return async(() -> {
+            try {
+                String fp = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(source.getBytes(StandardCharsets.UTF_8)));
+                code.put(fp, source);
+                return fp;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    @Override
+    public CompletableFuture<String> getCode(String fp) {
+        return async(() -> {
+            String s = code.get(fp);
+            if (s == null) throw problem(404, "no code " + fp);
+            return s;
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> makeSpace(String space, JsonNode spec) {
+        return async(() -> {
+            spaces.putIfAbsent(space, new SpaceInfo(space, spec.path("key").asString()));
+            objects.putIfAbsent(space, new ConcurrentHashMap<>());
+            return F.objectNode().put("name", space).put("key", spec.path("key").asString());
+        });
+    }
+
+    @Override
+    public CompletableFuture<List<SpaceInfo>> listSpaces(String keyAttr) {
+        return async(() -> spaces.values().stream().filter(s -> keyAttr == null || s.key().equals(keyAttr)).toList());
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> getObject(String space, String key) {
+        return async(() -> {
+            Map<String, ObjectNode> m = objects.get(space);
+            if (m == null) throw problem(404, "no space " + space);
+            ObjectNode o = m.get(key);
+            return o == null ? null : o.deepCopy();
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> putObject(String space, String key, JsonNode write) {
+        return async(() -> {
+            Map<String, ObjectNode> m = objects.get(space);
+            if (m == null) throw problem(404, "no space " + space);
+            ObjectNode o = F.objectNode().put("key", key);
+            o.set("attrs", write.path("attrs").deepCopy());
+            m.put(key, o);
+            return o.deepCopy();
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> query(String space, List<Map.Entry<String, String>> params) {
+        return async(() -> {
+            Map<String, ObjectNode> m = objects.get(space);
+            if (m == null) throw problem(404, "no space " + space);
+            List<ObjectNode> all = new ArrayList<>(m.values());
+            String sort = null;
+            int limit = Integer.MAX_VALUE;
+            for (Map.Entry<String, String> p : params) {
+                String k = p.getKey();
+                if (k.equals("sort")) { sort = p.getValue(); continue; }
+                if (k.equals("limit")) { limit = Integer.parseInt(p.getValue()); continue; }
+                String attr = k.contains(".") ? k.substring(0, k.indexOf('.')) : k;
+                String op = k.contains(".") ? k.substring(k.indexOf('.') + 1) : "eq";
+                double v = Double.parseDouble(p.getValue());
+                all.removeIf(o -> {
+                    double a = o.path("attrs").path(attr).asDouble();
+                    return !switch (op) {
+                        case "gt" -> a > v;
+                        case "ge" -> a >= v;
+                        case "lt" -> a < v;
+                        case "le" -> a <= v;
+                        case "ne" -> a != v;
+                        default -> a == v;
+                    };
+                });
+            }
+            if (sort != null) {
+                boolean desc = sort.startsWith("-");
+                String attr = desc ? sort.substring(1) : sort;
+                all.sort((a, b) -> {
+                    int c = Double.compare(a.path("attrs").path(attr).asDouble(), b.path("attrs").path(attr).asDouble());
+                    return desc ? -c : c;
+                });
+            }
+            ArrayNode out = F.arrayNode();
+            all.stream().limit(limit).forEach(o -> out.add(o.deepCopy()));
+            return out;
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> invoke(String space, JsonNode batch) {
+        String id = batch.path("batchId").asString();
+        batchAttempts.add(id);
+        if (failNextInvokes.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            // the store applied nothing and the answer is lost: the caller must resend the same id
+            return CompletableFuture.failedFuture(problem(503, "store unavailable (fake)"));
+        }
+        return async(() -> {
+            Map<String, ObjectNode> m = objects.get(space);
+            if (m == null) throw problem(404, "no space " + space);
+            for (JsonNode inv : batch.path("invocations")) {
+                // a batch is one statement: one refused invocation and nothing of it is applied
+                if (inv.path("key").asString().startsWith("refuse")) throw problem(422, "refused key " + inv.path("key").asString());
+            }
+            boolean applied;
+            synchronized (this) {
+                applied = appliedBatches.add(id);
+                if (applied) {
+                    for (JsonNode inv : batch.path("invocations")) {
+                        String key = inv.path("key").asString();
+                        ObjectNode o = m.computeIfAbsent(key, k -> {
+                            ObjectNode n = F.objectNode().put("key", k);
+                            n.putObject("attrs");
+                            return n;
+                        });
+                        ObjectNode attrs = (ObjectNode) o.get("attrs");
+                        for (Map.Entry<String, JsonNode> op : inv.path("ops").properties()) {
+                            String name = op.getValue().path("op").asString();
+                            JsonNode n = op.getValue().path("n");
+                            long cur = attrs.path(op.getKey()).asLong(0);
+                            switch (name) {
+                                case "incr" -> attrs.put(op.getKey(), cur + n.asLong());
+                                case "decr" -> attrs.put(op.getKey(), cur - n.asLong());
+                                case "set" -> attrs.set(op.getKey(), n.deepCopy());
+                                default -> throw problem(400, "bad op " + name);
+                            }
+                        }
+                    }
+                }
+            }
+            return F.objectNode().put("batchId", id).put("applied", applied).put("keys", batch.path("invocations").size());
+        });
+    }
+
+    /** The value of one attribute in the store (0 when absent). */
+    public long value(String space, String key, String attr) {
+        Map<String, ObjectNode> m = objects.get(space);
+        ObjectNode o = m == null ? null : m.get(key);
+        return o == null ? 0 : o.path("attrs").path(attr).asLong(0);
+    }
+
+    @Override
+    public CompletableFuture<String> openChannel(JsonNode spec) {
+        return async(() -> {
+            String id = Ids.newId(Ids.CHANNEL);
+            channels.put(id, new Chan());
+            return id;
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> send(String channel, JsonNode value, String key) {
+        return async(() -> {
+            Chan c = channels.get(channel);
+            if (c == null) throw problem(404, "no channel " + channel);
+            onSend.accept(value);
+            CompletableFuture<Received> waiter = null;
+            synchronized (c) {
+                if (c.closed) throw problem(410, "channel closed");
+                if (key != null && !c.keys.add(key)) return F.objectNode().put("duplicate", true);
+                c.values.add(value);
+                if (!c.waiters.isEmpty()) {
+                    waiter = c.waiters.poll();
+                    JsonNode v = c.values.poll();
+                    CompletableFuture<Received> w = waiter;
+                    net.execute(() -> w.complete(new Received(List.of(v), false)));
+                }
+            }
+            return F.objectNode().put("duplicate", false);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Received> receive(String channel, int waitSeconds, int max) {
+        Chan c = channels.get(channel);
+        if (c == null) return CompletableFuture.failedFuture(problem(404, "no channel " + channel));
+        synchronized (c) {
+            if (!c.values.isEmpty()) {
+                List<JsonNode> out = new ArrayList<>();
+                while (!c.values.isEmpty() && out.size() < max) out.add(c.values.poll());
+                return CompletableFuture.completedFuture(new Received(out, false));
+            }
+            if (c.closed || waitSeconds == 0) return CompletableFuture.completedFuture(new Received(List.of(), c.closed));
+            CompletableFuture<Received> w = new CompletableFuture<>();
+            c.waiters.add(w);
+            timer.schedule(() -> {
+                synchronized (c) {
+                    if (c.waiters.remove(w)) w.complete(new Received(List.of(), c.closed));
+                }
+            }, waitSeconds, TimeUnit.SECONDS);
+            return w;
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> closeChannel(String channel) {
+        return async(() -> {
+            Chan c = channels.get(channel);
+            if (c == null) throw problem(404, "no channel " + channel);
+            synchronized (c) {
+                c.closed = true;
+                for (CompletableFuture<Received> w : c.waiters) w.complete(new Received(List.of(), true));
+                c.waiters.clear();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> bind(String id, String kind) {
+        bound.add(id);
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> spawn(JsonNode request) {
+        Function<JsonNode, JsonNode> s = spawner;
+        if (s == null) return CompletableFuture.failedFuture(problem(503, "no scheduler (fake)"));
+        return async(() -> s.apply(request));
+    }
+
+    @Override
+    public CompletableFuture<Void> heartbeat(int fibrils) {
+        heartbeats.incrementAndGet();
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Total of every attr in a space (test assertions). */
+    public Map<String, Long> column(String space, String attr) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        Map<String, ObjectNode> m = objects.getOrDefault(space, Collections.emptyMap());
+        m.forEach((k, o) -> out.put(k, o.path("attrs").path(attr).asLong(0)));
+        return out;
+    }
+}

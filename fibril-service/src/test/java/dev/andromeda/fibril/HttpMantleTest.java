@@ -1,0 +1,114 @@
+package dev.andromeda.fibril;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.andromeda.common.config.M31Properties;
+import dev.andromeda.common.http.ServiceClient;
+import dev.andromeda.fibril.mantle.HttpMantle;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.JsonNodeFactory;
+
+/** The mantle client speaks the other services' wire contracts: paths, headers, bodies. */
+class HttpMantleTest {
+
+    record Seen(String method, String uri, String idempotencyKey, String contentType, String body) {}
+
+    HttpServer server;
+    HttpMantle mantle;
+    final List<Seen> seen = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            String uri = ex.getRequestURI().toString();
+            seen.add(new Seen(ex.getRequestMethod(), uri, ex.getRequestHeaders().getFirst("Idempotency-Key"),
+                    ex.getRequestHeaders().getFirst("Content-Type"), body));
+            int status = 200;
+            String answer = "{}";
+            if (uri.startsWith("/ch/gone")) { status = 410; answer = "{\"detail\":\"closed\"}"; }
+            else if (uri.startsWith("/fs/words/missing")) { status = 404; answer = "{\"status\":404,\"detail\":\"no object\"}"; }
+            else if (uri.startsWith("/fs/words/")) answer = "{\"key\":\"pi\",\"attrs\":{\"freq\":3}}";
+            else if (uri.startsWith("/fs?key=")) answer = "{\"spaces\":[{\"name\":\"words\",\"key\":\"word\",\"attrs\":{\"freq\":\"Int\"}}]}";
+            else if (uri.equals("/code")) { status = 201; answer = "{\"fingerprint\":\"ab\",\"uri\":\"/code/ab\",\"bytes\":3}"; }
+            else if (uri.equals("/ch")) { status = 201; answer = "{\"id\":\"ch-1\",\"uri\":\"/ch/ch-1\"}"; }
+            else if (uri.endsWith("/messages") && ex.getRequestMethod().equals("POST")) { status = 202; answer = "{\"seq\":1,\"duplicate\":false}"; }
+            else if (uri.contains("/messages?")) answer = "{\"messages\":[{\"seq\":1,\"value\":\"hi\"}],\"closed\":false}";
+            byte[] out = answer.getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", status >= 400 ? "application/problem+json" : "application/json");
+            ex.sendResponseHeaders(status, out.length);
+            ex.getResponseBody().write(out);
+            ex.close();
+        });
+        server.start();
+        String url = "http://127.0.0.1:" + server.getAddress().getPort();
+        M31Properties props = new M31Properties();
+        props.setNode("E1");
+        props.setSelfUrl("http://node-e1:8041");
+        props.setServices(Map.of("store", url, "channel", url, "naming", url, "scheduler", url));
+        mantle = new HttpMantle(new ServiceClient(JsonMapper.builder().build()), props);
+    }
+
+    @AfterEach
+    void stop() { server.stop(0); }
+
+    @Test
+    void storeCalls() {
+        assertThat(mantle.putCode("1+1").join()).isEqualTo("ab");
+        assertThat(seen.get(0).contentType()).startsWith("text/plain");
+        assertThat(seen.get(0).body()).isEqualTo("1+1");
+        assertThat(mantle.listSpaces("word").join()).containsExactly(new dev.andromeda.fibril.mantle.Mantle.SpaceInfo("words", "word"));
+        assertThat(mantle.getObject("words", "pi").join().path("attrs").path("freq").asInt()).isEqualTo(3);
+        assertThat(mantle.getObject("words", "missing").join()).isNull();
+        mantle.getObject("words", "two words").join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/fs/words/two%20words");
+        mantle.query("words", List.of(Map.entry("freq.gt", "5"), Map.entry("sort", "-freq"))).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/fs/words?freq.gt=5&sort=-freq");
+        mantle.invoke("words", JsonNodeFactory.instance.objectNode().put("batchId", "b")).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/fs/words:invoke");
+    }
+
+    @Test
+    void channelCalls() {
+        assertThat(mantle.openChannel(JsonNodeFactory.instance.objectNode().put("type", "Any")).join()).isEqualTo("ch-1");
+        mantle.send("ch-1", JsonNodeFactory.instance.stringNode("hello"), "fb-x:7").join();
+        Seen send = seen.get(seen.size() - 1);
+        assertThat(send.uri()).isEqualTo("/ch/ch-1/messages");
+        assertThat(send.idempotencyKey()).isEqualTo("fb-x:7");
+        assertThat(send.body()).isEqualTo("\"hello\"");  // a JSON string, not text/plain
+        var r = mantle.receive("ch-1", 30, 1).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=30&max=1");
+        assertThat(r.values()).hasSize(1);
+        assertThat(r.values().get(0).asString()).isEqualTo("hi");
+        assertThatThrownBy(() -> mantle.send("gone", JsonNodeFactory.instance.numberNode(1), null).join())
+                .hasCauseInstanceOf(ServiceClient.RemoteProblem.class).hasMessageContaining("closed");
+    }
+
+    @Test
+    void namingAndSchedulerCalls() {
+        mantle.bind("fb-1", "fibril").join();
+        Seen bind = seen.get(0);
+        assertThat(bind.method()).isEqualTo("PUT");
+        assertThat(bind.uri()).isEqualTo("/names/bindings/fb-1");
+        assertThat(bind.body()).contains("\"kind\":\"fibril\"").contains("\"node\":\"E1\"")
+                .contains("\"url\":\"http://node-e1:8041\"").contains("\"generation\":1");
+        mantle.heartbeat(3).join();
+        Seen hb = seen.get(1);
+        assertThat(hb.uri()).isEqualTo("/sched/nodes/E1");
+        assertThat(hb.body()).contains("\"fibrils\":3").contains("\"url\":\"http://node-e1:8041\"");
+        mantle.spawn(JsonNodeFactory.instance.objectNode().put("kind", "function")).join();
+        assertThat(seen.get(2).uri()).isEqualTo("/fibrils");
+        assertThat(seen.get(2).method()).isEqualTo("POST");
+    }
+}

@@ -1,0 +1,103 @@
+package dev.andromeda.fibril;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.andromeda.fibril.nucleus.Fibril;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** No Java is reachable, and a fibril that breaks a limit fails alone. */
+class SandboxTest {
+
+    static TestNode node;
+
+    @BeforeAll
+    static void start() {
+        node = new TestNode(s -> {
+            s.setMaxInstructions(5_000_000);
+            s.setMaxStackDepth(200);
+            s.setWallClock(Duration.ofMillis(1500));
+            s.setMaxResultBytes(10_000);
+        });
+    }
+
+    @AfterAll
+    static void stop() { node.close(); }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "java.lang.System.exit(1)",
+            "Packages.java.lang.Runtime.getRuntime()",
+            "getClass(Int)",
+            "importClass(java.io.File)",
+            "importPackage(java.io)",
+            "new JavaAdapter(Object, {})",
+            "JavaImporter",
+            "Int.getClass()",
+            "require('sys').getClass()",
+            "load('/etc/passwd')",
+    })
+    void javaIsNotReachable(String script) {
+        Fibril f = node.run(script);
+        assertThat(f.state()).isEqualTo(Fibril.State.FAILED);
+        assertThat(f.error()).containsAnyOf("ReferenceError", "TypeError");
+    }
+
+    @Test
+    void noHostObjectLeaksAJavaClass() {
+        Fibril f = node.run("var r = [];\n"
+                + "r.push(typeof Int.constructor);\n"
+                + "var g = Function('return this')(); r.push(typeof g.java, typeof g.Packages);\n"
+                + "r");
+        assertThat(f.result().toString()).isEqualTo("[\"function\",\"undefined\",\"undefined\"]");
+    }
+
+    @Test
+    void builtinsAreSharedButSealed() {
+        Fibril f = node.run("try { Array.prototype.evil = 1; 'changed' } catch (e) { 'refused' }");
+        assertThat(f.result().asString()).isEqualTo("refused");
+        Fibril g = node.run("try { Int.incr = 2; 'changed' } catch (e) { String(Int.incr) }");
+        assertThat(g.result().asString()).isEqualTo("Int.incr(1)");
+    }
+
+    @Test
+    void anInfiniteLoopIsStoppedByTheBudgetAndTheNodeGoesOn() {
+        Fibril f = node.run("var i = 0; try { while (true) { i++; } } catch (e) { 'caught' } finally { 'finally' }");
+        assertThat(f.state()).isEqualTo(Fibril.State.FAILED);
+        assertThat(f.error()).contains("instruction budget exceeded");
+        assertThat(node.run("'next'").result().asString()).isEqualTo("next");
+    }
+
+    @Test
+    void deepRecursionIsStopped() {
+        Fibril f = node.run("function down(n) { return down(n + 1) + 1; }\ndown(0)");
+        assertThat(f.state()).isEqualTo(Fibril.State.FAILED);
+        assertThat(f.error()).contains("stack depth exceeded").contains("line 1");
+        assertThat(node.run("'next'").result().asString()).isEqualTo("next");
+    }
+
+    @Test
+    void aParkedFibrilPastItsWallClockFails() {
+        Fibril f = node.run("require('sys').sleep(60000)", Duration.ofSeconds(10));
+        assertThat(f.state()).isEqualTo(Fibril.State.FAILED);
+        assertThat(f.error()).contains("wall-clock limit exceeded");
+    }
+
+    @Test
+    void aTooLargeResultFails() {
+        Fibril f = node.run("var s = 'x'; while (s.length < 20000) s += s; s");
+        assertThat(f.state()).isEqualTo(Fibril.State.FAILED);
+        assertThat(f.error()).contains("result too large");
+    }
+
+    @Test
+    void aCyclicResultFailsClearly() {
+        Fibril f = node.run("var o = {}; o.self = o; o");
+        assertThat(f.state()).isEqualTo(Fibril.State.FAILED);
+        assertThat(f.error()).contains("cyclic");
+    }
+}
