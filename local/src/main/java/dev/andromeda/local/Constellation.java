@@ -176,7 +176,10 @@ public final class Constellation implements AutoCloseable {
     }
 
     private CompletableFuture<Void> app(ExecutorService pool, Class<?> app, String name, String key, List<String> common) {
-        return start(pool, () -> M31Service.builder(app, name, WebApplicationType.SERVLET, Map.of()).run(withPort(common, key)));
+        List<String> args = new ArrayList<>(common);
+        // One classpath holds the gateway's jars too; only the gateway may act on them.
+        args.add("--spring.cloud.gateway.server.webflux.enabled=false");
+        return start(pool, () -> M31Service.builder(app, name, WebApplicationType.SERVLET, Map.of()).run(withPort(args, key)));
     }
 
     private String[] withPort(List<String> common, String key) {
@@ -200,9 +203,10 @@ public final class Constellation implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(gatewayUrl() + "/sched/nodes"))
                     .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
-            body = r.body();
-            if (r.statusCode() == 200 && options.nodes().stream().allMatch(n -> body.contains("\"name\":\"" + n + "\""))
-                    && countAlive(body) >= options.nodes().size()) {
+            String seen = r.body();
+            body = seen;
+            if (r.statusCode() == 200 && options.nodes().stream().allMatch(n -> seen.contains("\"name\":\"" + n + "\""))
+                    && countAlive(seen) >= options.nodes().size()) {
                 return;
             }
             Thread.sleep(200);
