@@ -52,6 +52,11 @@ public final class Constellation implements AutoCloseable {
         if (System.getProperty("org.springframework.boot.logging.LoggingSystem") == null) {
             System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
         }
+        // Tomcat speaks java.util.logging; without Boot's logging system it would print to stderr.
+        if (!org.slf4j.bridge.SLF4JBridgeHandler.isInstalled()) {
+            org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+            org.slf4j.bridge.SLF4JBridgeHandler.install();
+        }
     }
 
     /**
