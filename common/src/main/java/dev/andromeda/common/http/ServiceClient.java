@@ -60,6 +60,12 @@ public class ServiceClient {
 
     /** Sends {@code body} as JSON (a String is sent as text/plain); maps the answer to {@code type}. */
     public <T> CompletableFuture<T> sendAsync(String method, String url, Object body, Class<T> type, Duration timeout) {
+        return sendAsync(method, url, body, type, timeout, java.util.Map.of());
+    }
+
+    /** As above, with request headers (an Idempotency-Key, an identity). */
+    public <T> CompletableFuture<T> sendAsync(String method, String url, Object body, Class<T> type, Duration timeout,
+                                              java.util.Map<String, String> headers) {
         HttpRequest.BodyPublisher publisher;
         String contentType;
         if (body == null) {
@@ -75,6 +81,7 @@ public class ServiceClient {
         HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).method(method, publisher)
                 .header("Accept", "application/json, text/plain, application/problem+json");
         if (contentType != null) rb.header("Content-Type", contentType);
+        headers.forEach(rb::header);
         return http.sendAsync(rb.build(), HttpResponse.BodyHandlers.ofByteArray())
                 .handle((resp, err) -> {
                     if (err != null) throw unreachable(method, url, err);

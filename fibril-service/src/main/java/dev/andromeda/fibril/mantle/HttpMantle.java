@@ -2,11 +2,7 @@ package dev.andromeda.fibril.mantle;
 
 import dev.andromeda.common.config.M31Properties;
 import dev.andromeda.common.http.ServiceClient;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,9 +22,6 @@ public final class HttpMantle implements Mantle {
 
     private final ServiceClient client;
     private final M31Properties props;
-    // ServiceClient sends no custom headers; channel sends need Idempotency-Key
-    private final HttpClient raw = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
 
     public HttpMantle(ServiceClient client, M31Properties props) {
         this.client = client;
@@ -106,28 +99,10 @@ public final class HttpMantle implements Mantle {
     @Override
     public CompletableFuture<JsonNode> send(String ch, JsonNode value, String idempotencyKey) {
         String url = channel() + "/ch/" + seg(ch) + "/messages";
-        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(url)).timeout(TIMEOUT)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(client.json().writeValueAsBytes(value)))
-                .header("Content-Type", "application/json")
-                .header("Accept", "application/json, application/problem+json");
-        if (idempotencyKey != null) rb.header("Idempotency-Key", idempotencyKey);
-        return raw.sendAsync(rb.build(), HttpResponse.BodyHandlers.ofByteArray()).handle((resp, err) -> {
-            if (err != null) {
-                throw dev.andromeda.common.problem.M31Problem.unavailable(
-                        "cannot reach the channel service (" + unwrap(err).getClass().getSimpleName() + ")");
-            }
-            if (resp.statusCode() >= 400) {
-                String detail = "HTTP " + resp.statusCode() + " from POST " + url;
-                try {
-                    JsonNode p = client.json().readTree(resp.body());
-                    if (p.hasNonNull("detail")) detail = p.get("detail").asString();
-                } catch (RuntimeException notJson) {
-                    // keep the generic detail
-                }
-                throw new ServiceClient.RemoteProblem(resp.statusCode(), detail, null, url);
-            }
-            return resp.body().length == 0 ? F.objectNode() : client.json().readTree(resp.body());
-        });
+        // a JsonNode body, so that a bare string message is sent as JSON, not as text
+        return client.sendAsync("POST", url, value, JsonNode.class, TIMEOUT,
+                        idempotencyKey == null ? java.util.Map.of() : java.util.Map.of("Idempotency-Key", idempotencyKey))
+                .thenApply(n -> n == null ? F.objectNode() : n);
     }
 
     @Override
