@@ -1,5 +1,6 @@
 package dev.andromeda.store;
 
+import dev.andromeda.api.model.LabelPatch;
 import dev.andromeda.api.model.ObjectWrite;
 import dev.andromeda.api.model.StoredObject;
 import dev.andromeda.common.problem.M31Problem;
@@ -10,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,13 +25,17 @@ import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Objects of a space: typed writes, reads, deletes and queries (listed or streamed). */
+/**
+ * Objects of a space: typed writes (conditional on the version), label changes, reads, deletes
+ * and queries (pages, or streamed as NDJSON or CSV). Every write records its change in the
+ * change feed in the same statement (see {@link ChangeFeed}).
+ */
 @Service
 class ObjectStore {
 
     static final int STREAM_FETCH_SIZE = 1000;
-    private static final TypeReference<LinkedHashMap<String, Object>> OBJECT_MAP = new TypeReference<>() {};
-    private static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {};
+    static final TypeReference<LinkedHashMap<String, Object>> OBJECT_MAP = new TypeReference<>() {};
+    static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {};
 
     private final JdbcClient jdbc;
     private final JdbcTemplate streaming;
@@ -48,63 +54,183 @@ class ObjectStore {
 
     record Written(StoredObject object, boolean created) {}
 
-    Written put(SpaceType t, String key, ObjectWrite body) {
-        checkKey(key);
-        Map<String, Object> attrs = new TreeMap<>();
-        if (body.getAttrs() != null) {
-            for (var e : body.getAttrs().entrySet()) {
-                String name = e.getKey();
-                String field = "attrs." + name;
-                if (t.isKey(name)) {
-                    if (!key.equals(e.getValue())) {
-                        throw M31Problem.unprocessable(field, "the key attribute " + name + " must equal the key in the path");
-                    }
-                    continue;
-                }
-                AttrType type = t.typeOf(name);
-                if (type == null) {
-                    throw M31Problem.unprocessable(field, "no attribute '" + SpaceQuery.abbreviate(name) + "' in space " + t.name()
-                            + " (its attributes: " + String.join(", ", t.attrNames().keySet()) + ")");
-                }
-                Object v = type.coerce(e.getValue());
-                if (v == null) throw M31Problem.unprocessable(field, "expected " + type + ", got " + describe(e.getValue()));
-                attrs.put(name, v);
-            }
+    /** The condition of a write: the version it expects ({@code If-Match}), or that it creates. */
+    record Condition(Long version, boolean createOnly) {
+        static final Condition NONE = new Condition(null, false);
+
+        static Condition of(String ifMatch, String ifNoneMatch) {
+            boolean create = ifNoneMatch != null && ifNoneMatch.trim().equals("*");
+            if (ifNoneMatch != null && !create) throw M31Problem.badRequest("If-None-Match", "If-None-Match takes only *");
+            return new Condition(version(ifMatch), create);
         }
-        Map<String, String> labels = new TreeMap<>();
-        if (body.getLabels() != null) {
-            for (var e : body.getLabels().entrySet()) {
-                if (e.getKey().isEmpty() || e.getValue() == null || e.getKey().indexOf('\0') >= 0 || e.getValue().indexOf('\0') >= 0) {
-                    throw M31Problem.unprocessable("labels." + SpaceQuery.abbreviate(e.getKey()), "a label is a non-empty name with a string value");
+
+        /** An ETag as this store writes it: the version, quoted ({@code "3"}, a weak W/ accepted). */
+        static Long version(String etag) {
+            if (etag == null) return null;
+            String v = etag.trim();
+            if (v.startsWith("W/")) v = v.substring(2);
+            if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) v = v.substring(1, v.length() - 1);
+            try {
+                long n = Long.parseLong(v);
+                if (n >= 1) return n;
+            } catch (NumberFormatException ignored) {
+                // below
+            }
+            throw M31Problem.badRequest("If-Match", "If-Match takes the ETag of a version, e.g. \"3\"");
+        }
+    }
+
+    static M31Problem preconditionFailed(String detail) {
+        return new M31Problem(412, "precondition-failed", detail, "If-Match");
+    }
+
+    /** Attributes checked against the space's type, in stored form (the key attribute left out). */
+    Map<String, Object> checkAttrs(SpaceType t, String key, Map<String, Object> given) {
+        Map<String, Object> attrs = new TreeMap<>();
+        if (given == null) return attrs;
+        for (var e : given.entrySet()) {
+            String name = e.getKey();
+            String field = "attrs." + SpaceQuery.abbreviate(name);
+            if (t.isKey(name)) {
+                if (!key.equals(e.getValue())) {
+                    throw M31Problem.unprocessable(field, "the key attribute " + name + " must equal the key in the path");
                 }
+                continue;
+            }
+            AttrType type = t.typeOf(name);
+            if (type == null) {
+                throw M31Problem.unprocessable(field, "no attribute '" + SpaceQuery.abbreviate(name) + "' in space " + t.name()
+                        + " (its attributes: " + String.join(", ", t.attrNames().keySet()) + ")");
+            }
+            Object v = type.coerce(e.getValue(), json);
+            if (v == null) {
+                throw M31Problem.unprocessable(field, name + ": " + type.whyNot(e.getValue(), json) + ", got " + describe(e.getValue()));
+            }
+            attrs.put(name, v);
+        }
+        return attrs;
+    }
+
+    /** The space's default labels, overlaid with the given ones. */
+    Map<String, String> checkLabels(SpaceType t, Map<String, String> given) {
+        Map<String, String> labels = new TreeMap<>(t.labels());
+        if (given != null) {
+            for (var e : given.entrySet()) {
+                SpaceCatalog.checkLabel("labels." + e.getKey(), e.getKey(), e.getValue());
                 labels.put(e.getKey(), e.getValue());
             }
         }
-        var row = jdbc.sql("insert into " + t.table() + " as sp (key, attrs, labels, version, created, modified) "
-                        + "values (?, ?::jsonb, ?::jsonb, 1, now(), now()) "
-                        + "on conflict (key) do update set attrs = excluded.attrs, labels = excluded.labels, "
-                        + "version = sp.version + 1, modified = now() "
-                        + "returning " + SpaceQuery.columns(t))
-                .params(key, json.writeValueAsString(attrs), json.writeValueAsString(labels))
-                .query((rs, n) -> new Written(map(rs), rs.getLong("version") == 1)) // a version starts at 1, an update raises it
-                .single();
-        return row;
+        return labels;
+    }
+
+    /**
+     * The statement around a write that returns the object: it also appends the change and
+     * notifies watchers, all in one statement (so in the write's own transaction).
+     */
+    private String recorded(SpaceType t, String write, String op) {
+        return "with w as (" + write + " returning key, attrs, labels, version, modified), "
+                + "c as (insert into changes (space, op, keys, body) select ?, '" + op + "', array[w.key], "
+                + "jsonb_build_object('version', w.version, 'attrs', w.attrs || jsonb_build_object(" + SpaceType.lit(t.keyAttr())
+                + ", w.key), 'labels', w.labels) from w) "
+                + "select " + SpaceQuery.columns(t) + ", pg_notify('" + ChangeFeed.CHANNEL + "', ?) as n from w";
+    }
+
+    Written put(SpaceType t, String key, ObjectWrite body, Condition cond) {
+        checkKey(key);
+        Map<String, Object> attrs = checkAttrs(t, key, body.getAttrs());
+        Map<String, String> labels = checkLabels(t, body.getLabels());
+        String a = json.writeValueAsString(attrs), l = json.writeValueAsString(labels);
+        if (cond.version() != null) {
+            String sql = recorded(t, "update " + t.table() + " set attrs = ?::jsonb, labels = ?::jsonb, version = version + 1, "
+                    + "modified = now() where key = ? and version = ?", "put");
+            return jdbc.sql(sql).params(a, l, key, cond.version(), t.name(), t.name())
+                    .query((rs, n) -> new Written(map(rs), false)).optional()
+                    .orElseThrow(() -> preconditionFailed(exists(t, key)
+                            ? "the object is not at version " + cond.version() : "no object " + SpaceQuery.abbreviate(key) + " to match"));
+        }
+        String insert = "insert into " + t.table() + " as sp (key, attrs, labels, version, created, modified) "
+                + "values (?, ?::jsonb, ?::jsonb, 1, now(), now()) ";
+        String sql = recorded(t, insert + (cond.createOnly() ? "on conflict (key) do nothing"
+                : "on conflict (key) do update set attrs = excluded.attrs, labels = excluded.labels, "
+                + "version = sp.version + 1, modified = now()"), "put");
+        return jdbc.sql(sql).params(key, a, l, t.name(), t.name())
+                // a version starts at 1, an update raises it
+                .query((rs, n) -> new Written(map(rs), rs.getLong("version") == 1)).optional()
+                .orElseThrow(() -> preconditionFailed("the object exists (If-None-Match: *)"));
+    }
+
+    StoredObject patchLabels(SpaceType t, String key, LabelPatch patch, Long ifMatch) {
+        checkKey(key);
+        Map<String, String> set = new TreeMap<>();
+        if (patch.getSet() != null) {
+            for (var e : patch.getSet().entrySet()) {
+                SpaceCatalog.checkLabel("set." + e.getKey(), e.getKey(), e.getValue());
+                set.put(e.getKey(), e.getValue());
+            }
+        }
+        List<String> remove = new ArrayList<>();
+        if (patch.getRemove() != null) {
+            for (String r : patch.getRemove()) {
+                if (r == null || r.indexOf('\0') >= 0) throw M31Problem.unprocessable("remove", "a label name is a string without NUL");
+                if (set.containsKey(r)) throw M31Problem.unprocessable("remove", "label " + SpaceQuery.abbreviate(r) + " is both set and removed");
+                remove.add(r);
+            }
+        }
+        String sql = recorded(t, "update " + t.table() + " set labels = (labels - ?::text[]) || ?::jsonb, version = version + 1, "
+                + "modified = now() where key = ?" + (ifMatch == null ? "" : " and version = ?"), "labels");
+        List<Object> args = new ArrayList<>(List.of(remove.toArray(new String[0]), json.writeValueAsString(set), key));
+        if (ifMatch != null) args.add(ifMatch);
+        args.add(t.name());
+        args.add(t.name());
+        return jdbc.sql(sql).params(args).query((rs, n) -> map(rs)).optional().orElseThrow(() -> {
+            if (!exists(t, key)) return M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name());
+            return preconditionFailed("the object is not at version " + ifMatch);
+        });
     }
 
     StoredObject get(SpaceType t, String key) {
         checkKey(key);
+        return find(t, key).orElseThrow(() -> M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+    }
+
+    java.util.Optional<StoredObject> find(SpaceType t, String key) {
         return jdbc.sql("select " + SpaceQuery.columns(t) + " from " + t.table() + " where key = ?")
-                .param(key).query((rs, n) -> map(rs)).optional()
-                .orElseThrow(() -> M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+                .param(key).query((rs, n) -> map(rs)).optional();
     }
 
-    boolean delete(SpaceType t, String key) {
+    boolean exists(SpaceType t, String key) {
+        return jdbc.sql("select count(*) from " + t.table() + " where key = ?").param(key).query(Long.class).single() > 0;
+    }
+
+    /** Deletes the object; false when there was none. 412 when it is at another version than asked. */
+    boolean delete(SpaceType t, String key, Long ifMatch) {
         checkKey(key);
-        return jdbc.sql("delete from " + t.table() + " where key = ?").param(key).update() > 0;
+        String sql = "with d as (delete from " + t.table() + " where key = ?" + (ifMatch == null ? "" : " and version = ?")
+                + " returning key, version), "
+                + "c as (insert into changes (space, op, keys, body) select ?, 'delete', array[d.key], "
+                + "jsonb_build_object('version', d.version) from d) "
+                + "select d.version, pg_notify('" + ChangeFeed.CHANNEL + "', ?) from d";
+        List<Object> args = new ArrayList<>();
+        args.add(key);
+        if (ifMatch != null) args.add(ifMatch);
+        args.add(t.name());
+        args.add(t.name());
+        boolean deleted = !jdbc.sql(sql).params(args).query((rs, n) -> rs.getLong(1)).list().isEmpty();
+        if (!deleted && ifMatch != null && exists(t, key)) throw preconditionFailed("the object is not at version " + ifMatch);
+        return deleted;
     }
 
-    List<StoredObject> query(SpaceQuery q) {
-        return jdbc.sql(q.sql()).params(q.args()).query((rs, n) -> map(rs)).list();
+    /** A page: the objects, and the cursor of the next page when there is one. */
+    record Page(List<StoredObject> objects, String next) {}
+
+    Page query(SpaceType t, SpaceQuery q, Cursors cursors) {
+        List<StoredObject> rows = jdbc.sql(q.sql()).params(q.args()).query((rs, n) -> map(rs)).list();
+        if (q.limit() > 0 && rows.size() > q.limit()) {
+            rows = rows.subList(0, q.limit());
+            StoredObject last = rows.get(rows.size() - 1);
+            return new Page(rows, cursors.make(q.filters(), SpaceQuery.sortValue(t, q.sortAttr(), last), last.getKey()));
+        }
+        return new Page(rows, null);
     }
 
     /** Writes each matching object as one JSON line, as the rows arrive. Returns how many. */
@@ -131,7 +257,47 @@ class ObjectStore {
         return count[0];
     }
 
-    private StoredObject map(ResultSet rs) throws SQLException {
+    /**
+     * CSV (RFC 4180): key, one column per attribute (scalars as text, lists and objects as JSON),
+     * labels as JSON, version, modified; streamed like NDJSON.
+     */
+    long streamCsv(SpaceType t, SpaceQuery q, OutputStream out) {
+        List<String> names = new ArrayList<>(t.attrs().keySet());
+        long[] count = {0};
+        try {
+            StringBuilder head = new StringBuilder(csv(t.keyAttr()));
+            for (String n : names) head.append(',').append(csv(n));
+            head.append(",labels,version,modified\r\n");
+            out.write(head.toString().getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        readOnly.executeWithoutResult(status -> streaming.query(q.sql(), rs -> {
+            Map<String, Object> attrs = json.readValue(rs.getString("attrs"), OBJECT_MAP);
+            StringBuilder line = new StringBuilder(csv(rs.getString("key")));
+            for (String n : names) {
+                Object v = attrs.get(n);
+                line.append(',');
+                if (v != null) line.append(csv(v instanceof String s ? s : json.writeValueAsString(v)));
+            }
+            line.append(',').append(csv(rs.getString("labels"))).append(',').append(rs.getLong("version")).append(',')
+                    .append(rs.getObject("modified", OffsetDateTime.class)).append("\r\n");
+            try {
+                out.write(line.toString().getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            count[0]++;
+        }, q.args().toArray()));
+        return count[0];
+    }
+
+    private static String csv(String s) {
+        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
+        return '"' + s.replace("\"", "\"\"") + '"';
+    }
+
+    StoredObject map(ResultSet rs) throws SQLException {
         StoredObject o = new StoredObject();
         o.setKey(rs.getString("key"));
         o.setAttrs(json.readValue(rs.getString("attrs"), OBJECT_MAP));
@@ -146,7 +312,7 @@ class ObjectStore {
         if (key.indexOf('\0') >= 0) throw M31Problem.badRequest("key", "a key has no NUL character");
     }
 
-    private static String describe(Object v) {
+    static String describe(Object v) {
         if (v == null) return "null";
         if (v instanceof String s) return "the string \"" + SpaceQuery.abbreviate(s) + "\"";
         if (v instanceof Number n) return "the number " + n;

@@ -10,6 +10,8 @@ import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -21,15 +23,31 @@ import tools.jackson.databind.json.JsonMapper;
 class SpaceCatalog {
 
     private static final TypeReference<TreeMap<String, String>> STRING_MAP = new TypeReference<>() {};
+    private static final TypeReference<TreeMap<String, Object>> OBJECT_MAP = new TypeReference<>() {};
+    private static final TypeReference<List<String>> STRING_LIST = new TypeReference<>() {};
+    /** How long a definition read from the catalog is trusted (another replica may rm and mkdir). */
+    private static final long CACHE_NANOS = 5_000_000_000L;
 
     private final JdbcClient jdbc;
     private final TransactionTemplate tx;
     private final JsonMapper json;
+    private final int defaultPartitions;
+    private final int defaultFailures;
+    private final boolean defaultVersioning;
+    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
 
-    SpaceCatalog(JdbcClient jdbc, TransactionTemplate tx, JsonMapper json) {
+    private record Cached(SpaceType type, long at) {}
+
+    SpaceCatalog(JdbcClient jdbc, TransactionTemplate tx, JsonMapper json,
+                 @Value("${m31.store.defaults.partitions:1}") int partitions,
+                 @Value("${m31.store.defaults.failures:0}") int failures,
+                 @Value("${m31.store.defaults.versioning:false}") boolean versioning) {
         this.jdbc = jdbc;
         this.tx = tx;
         this.json = json;
+        this.defaultPartitions = partitions;
+        this.defaultFailures = failures;
+        this.defaultVersioning = versioning;
     }
 
     record Made(SpaceType type, boolean created) {}
@@ -42,7 +60,7 @@ class SpaceCatalog {
         String key = spec.getKey();
         if (key == null || key.isEmpty()) throw M31Problem.unprocessable("key", "key (the name of the key attribute) is required");
         checkAttrName("key", key);
-        Map<String, String> rawAttrs = spec.getAttrs() == null ? Map.of() : spec.getAttrs();
+        Map<String, Object> rawAttrs = spec.getAttrs() == null ? Map.of() : spec.getAttrs();
         if (rawAttrs.size() > SpaceType.MAX_ATTRS) {
             throw M31Problem.unprocessable("attrs", "at most " + SpaceType.MAX_ATTRS + " attributes");
         }
@@ -50,37 +68,68 @@ class SpaceCatalog {
         for (var e : rawAttrs.entrySet()) {
             String field = "attrs." + e.getKey();
             checkAttrName(field, e.getKey());
-            AttrType t = AttrType.parse(e.getValue());
-            if (t == null) {
-                throw M31Problem.unprocessable(field, "unknown type '" + e.getValue() + "'; types are Int, Float, Str, Bool, Time, Any");
+            AttrType t;
+            try {
+                t = AttrType.parse(e.getValue(), json);
+            } catch (AttrType.BadType bad) {
+                throw M31Problem.unprocessable(field, bad.getMessage());
             }
             if (e.getKey().equals(key)) {
-                if (t != AttrType.Str) throw M31Problem.unprocessable(field, "the key attribute " + key + " is a Str, not " + t);
+                if (!t.equals(AttrType.Str)) throw M31Problem.unprocessable(field, "the key attribute " + key + " is a Str, not " + t);
                 continue;
             }
             attrs.put(e.getKey(), t);
         }
+        java.util.TreeSet<String> indexed = new java.util.TreeSet<>();
+        if (spec.getIndexed() == null || spec.getIndexed().isEmpty()) {
+            attrs.forEach((n, t) -> {
+                if (t.indexedByDefault()) indexed.add(n);
+            });
+        } else {
+            for (String n : spec.getIndexed()) {
+                String field = "indexed";
+                if (n == null) throw M31Problem.unprocessable(field, "an indexed name is an attribute or label.<name>");
+                if (n.startsWith("label.")) {
+                    if (!SpaceType.ATTR_NAME.matcher(n.substring(6)).matches()) {
+                        throw M31Problem.unprocessable(field, "an indexed label name is 1-63 of [A-Za-z0-9_]");
+                    }
+                } else if (n.equals(key)) {
+                    continue; // the primary key is its index
+                } else {
+                    AttrType t = attrs.get(n);
+                    if (t == null) throw M31Problem.unprocessable(field, "no attribute '" + SpaceQuery.abbreviate(n) + "' to index");
+                    if (!t.indexable()) throw M31Problem.unprocessable(field, n + " is a " + t + "; Int, Float, Str, Time and Bool attributes have btree indexes (all have GIN)");
+                }
+                indexed.add(n);
+            }
+        }
         TreeMap<String, String> labels = new TreeMap<>();
         if (spec.getLabels() != null) {
             for (var e : spec.getLabels().entrySet()) {
-                if (e.getKey().isEmpty() || e.getKey().length() > 256 || e.getValue() == null || e.getValue().indexOf('\0') >= 0
-                        || e.getKey().indexOf('\0') >= 0) {
-                    throw M31Problem.unprocessable("labels." + e.getKey(), "a label is a non-empty name (≤ 256) with a string value");
-                }
+                checkLabel("labels." + e.getKey(), e.getKey(), e.getValue());
                 labels.put(e.getKey(), e.getValue());
             }
         }
         SpaceOpts o = spec.getOpts();
-        int partitions = o == null || o.getPartitions() == null ? 1 : o.getPartitions();
-        int failures = o == null || o.getFailures() == null ? 0 : o.getFailures();
-        boolean versioning = o != null && Boolean.TRUE.equals(o.getVersioning());
+        // missing options take the store's configured defaults
+        int partitions = o == null || o.getPartitions() == null ? defaultPartitions : o.getPartitions();
+        int failures = o == null || o.getFailures() == null ? defaultFailures : o.getFailures();
+        boolean versioning = o == null || o.getVersioning() == null ? defaultVersioning : o.getVersioning();
         if (partitions < 1 || partitions > SpaceType.MAX_PARTITIONS) {
             throw M31Problem.unprocessable("opts.partitions", "partitions is 1.." + SpaceType.MAX_PARTITIONS);
         }
         if (failures < 0 || failures > SpaceType.MAX_FAILURES) {
             throw M31Problem.unprocessable("opts.failures", "failures is 0.." + SpaceType.MAX_FAILURES);
         }
-        return new SpaceType(name, SpaceType.tableFor(name), key, attrs, labels, partitions, failures, versioning, null);
+        return new SpaceType(name, SpaceType.tableFor(name), key, attrs, List.copyOf(indexed), labels, partitions, failures,
+                versioning, null);
+    }
+
+    static void checkLabel(String field, String name, String value) {
+        if (name == null || name.isEmpty() || name.length() > 256 || name.indexOf('\0') >= 0
+                || value == null || value.indexOf('\0') >= 0) {
+            throw M31Problem.unprocessable(SpaceQuery.abbreviate(field), "a label is a non-empty name (≤ 256) with a string value");
+        }
     }
 
     private static void checkAttrName(String field, String n) {
@@ -96,10 +145,11 @@ class SpaceCatalog {
     Made make(SpaceType want) {
         return tx.execute(status -> {
             int inserted = jdbc.sql("""
-                    insert into spaces (name, tbl, key_attr, attrs, labels, partitions, failures, versioning)
-                    values (?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?) on conflict (name) do nothing""")
+                    insert into spaces (name, tbl, key_attr, attrs, indexed, labels, partitions, failures, versioning)
+                    values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?) on conflict (name) do nothing""")
                     .params(want.name(), want.table(), want.keyAttr(), json.writeValueAsString(want.attrNames()),
-                            json.writeValueAsString(want.labels()), want.partitions(), want.failures(), want.versioning())
+                            json.writeValueAsString(want.indexed()), json.writeValueAsString(want.labels()),
+                            want.partitions(), want.failures(), want.versioning())
                     .update();
             if (inserted == 0) {
                 SpaceType have = find(want.name());
@@ -112,6 +162,7 @@ class SpaceCatalog {
             for (String ddl : want.ddl()) {
                 jdbc.sql(ddl).update();
             }
+            cache.remove(want.name());
             return new Made(find(want.name()), true);
         });
     }
@@ -120,14 +171,26 @@ class SpaceCatalog {
         return jdbc.sql("select * from spaces where name = ?").param(name).query(this::map).optional().orElse(null);
     }
 
-    /** The space, or a 404 problem. */
+    /** The space, or a 404 problem; the definition is cached briefly (every request needs it). */
     SpaceType require(String name) {
         if (name == null || !SpaceType.SPACE_NAME.matcher(name).matches()) {
             throw M31Problem.badRequest("space", "a space name is 1-63 of [a-z0-9_], starting with a letter");
         }
+        long now = System.nanoTime();
+        Cached c = cache.get(name);
+        if (c != null && now - c.at() < CACHE_NANOS) return c.type();
         SpaceType t = find(name);
-        if (t == null) throw M31Problem.notFound("no space " + name);
+        if (t == null) {
+            cache.remove(name);
+            throw M31Problem.notFound("no space " + name);
+        }
+        cache.put(name, new Cached(t, now));
         return t;
+    }
+
+    /** After a table was found missing: another replica removed a space this one still had cached. */
+    void forgetAll() {
+        cache.clear();
     }
 
     List<SpaceType> list(String keyAttr) {
@@ -144,7 +207,10 @@ class SpaceCatalog {
             // tbl was derived from a validated name when the space was made; check again anyway
             if (!tbl.equals(SpaceType.tableFor(name))) throw new IllegalStateException("unexpected table for " + name);
             jdbc.sql("drop table if exists " + tbl).update();
-            jdbc.sql("delete from applied_batches where space = ?").param(name).update();
+            for (String shared : List.of("applied_batches", "versions", "branches", "changes")) {
+                jdbc.sql("delete from " + shared + " where space = ?").param(name).update();
+            }
+            cache.remove(name);
             return true;
         }));
     }
@@ -163,7 +229,8 @@ class SpaceCatalog {
         Space s = new Space();
         s.setName(t.name());
         s.setKey(t.keyAttr());
-        s.setAttrs(new java.util.HashMap<>(t.attrNames()));
+        s.setAttrs(new java.util.LinkedHashMap<>(t.attrNames()));
+        s.setIndexed(new java.util.ArrayList<>(t.indexed()));
         s.setLabels(new java.util.HashMap<>(t.labels()));
         SpaceOpts o = new SpaceOpts();
         o.setPartitions(t.partitions());
@@ -177,10 +244,11 @@ class SpaceCatalog {
     }
 
     private SpaceType map(ResultSet rs, int row) throws SQLException {
-        TreeMap<String, String> names = json.readValue(rs.getString("attrs"), STRING_MAP);
+        TreeMap<String, Object> names = json.readValue(rs.getString("attrs"), OBJECT_MAP);
         TreeMap<String, AttrType> attrs = new TreeMap<>();
-        names.forEach((k, v) -> attrs.put(k, AttrType.valueOf(v)));
+        names.forEach((k, v) -> attrs.put(k, AttrType.parse(v, json)));
         return new SpaceType(rs.getString("name"), rs.getString("tbl"), rs.getString("key_attr"), attrs,
+                List.copyOf(json.readValue(rs.getString("indexed"), STRING_LIST)),
                 json.readValue(rs.getString("labels"), STRING_MAP), rs.getInt("partitions"), rs.getInt("failures"),
                 rs.getBoolean("versioning"), rs.getObject("created", OffsetDateTime.class));
     }

@@ -16,16 +16,20 @@ import java.util.regex.Pattern;
  * the table its objects live in. Every identifier or literal this class puts into SQL comes from
  * names validated against {@link #SPACE_NAME} / {@link #ATTR_NAME}, never from a request string.
  *
- * @param attrs  attribute name → type, in a stable (sorted) order, without the key attribute
+ * @param attrs    attribute name → type, in a stable (sorted) order, without the key attribute
+ * @param indexed  attributes and {@code label.<name>}s with a btree index of their own, sorted
+ * @param labels   the labels a new object starts with
  */
 record SpaceType(String name, String table, String keyAttr, Map<String, AttrType> attrs,
-                 Map<String, String> labels, int partitions, int failures, boolean versioning,
+                 List<String> indexed, Map<String, String> labels, int partitions, int failures, boolean versioning,
                  OffsetDateTime created) {
 
     static final Pattern SPACE_NAME = Pattern.compile("^[a-z][a-z0-9_]{0,62}$");
     static final Pattern ATTR_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]{0,62}$");
     /** Query parameters with a meaning of their own can't also be attribute names. */
-    static final Set<String> RESERVED = Set.of("fmt", "sort", "limit", "label");
+    static final Set<String> RESERVED = Set.of("fmt", "sort", "limit", "label", "cursor", "since", "until", "watch", "after", "meta");
+    /** The label a hierarchy is emulated with; every space indexes it for prefix queries. */
+    static final String PATH_LABEL = "path";
 
     static final int MAX_PARTITIONS = 64;   // the contract's bound
     static final int MAX_FAILURES = 10;
@@ -63,19 +67,25 @@ record SpaceType(String name, String table, String keyAttr, Map<String, AttrType
 
     /**
      * The SQL expression of an attribute's value for comparisons and sorting. The expression
-     * indexes are created on exactly these expressions, so the planner can use them.
+     * indexes are created on exactly these expressions, so the planner can use them. Text
+     * compares in collation "C" (code point order), which also lets a btree serve prefixes.
      */
     String valueExpr(String attr) {
         if (isKey(attr)) return "key";
         AttrType t = attrs.get(attr);
         if (t == null) throw new IllegalArgumentException("unknown attribute");
         String l = lit(attr);
-        return switch (t) {
+        return switch (t.kind) {
             case Int, Float -> "((attrs->>" + l + ")::numeric)";
-            case Time -> "((attrs->>" + l + ") collate \"C\")";
+            case Str, Time -> "((attrs->>" + l + ") collate \"C\")";
             case Bool -> "((attrs->>" + l + ")::boolean)";
-            case Str, Any -> "(attrs->>" + l + ")";
+            default -> "(attrs->>" + l + ")";
         };
+    }
+
+    /** A label's value as text, the expression its prefix index is built on. */
+    static String labelExpr(String label) {
+        return "((labels->>" + lit(label) + ") collate \"C\")";
     }
 
     /** The DDL of a new space, in order; all of it runs in one transaction. */
@@ -95,26 +105,31 @@ record SpaceType(String name, String table, String keyAttr, Map<String, AttrType
         }
         out.add("create index " + table + "_ga on " + table + " using gin (attrs jsonb_path_ops)");
         out.add("create index " + table + "_gl on " + table + " using gin (labels jsonb_path_ops)");
+        out.add("create index " + table + "_lp on " + table + " (" + labelExpr(PATH_LABEL) + ")");
+        out.add("create index " + table + "_m on " + table + " (modified)");
         int i = 0;
-        for (var e : attrs.entrySet()) {
-            if (e.getValue().indexed()) {
-                out.add("create index " + table + "_i" + i + " on " + table + " (" + valueExpr(e.getKey()) + ")");
-            }
-            i++;
+        for (String name : indexed) {
+            String expr = name.startsWith("label.") ? labelExpr(name.substring(6)) : valueExpr(name);
+            if (name.equals("label." + PATH_LABEL)) continue;
+            out.add("create index " + table + "_i" + i++ + " on " + table + " (" + expr + ")");
+        }
+        if (versioning) {
+            out.add("create trigger " + table + "_v after insert or update or delete on " + table
+                    + " for each row execute function keep_version(" + lit(name) + ")");
         }
         return out;
     }
 
-    /** Type names as the API shows them. */
-    Map<String, String> attrNames() {
-        Map<String, String> m = new LinkedHashMap<>();
-        attrs.forEach((k, v) -> m.put(k, v.name()));
+    /** Types as the API shows them. */
+    Map<String, Object> attrNames() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        attrs.forEach((k, v) -> m.put(k, v.describe()));
         return m;
     }
 
     /** Same definition (what makes a repeated mkdir a no-op). */
     boolean sameDefinition(SpaceType o) {
-        return keyAttr.equals(o.keyAttr) && attrs.equals(o.attrs) && labels.equals(o.labels)
+        return keyAttr.equals(o.keyAttr) && attrs.equals(o.attrs) && indexed.equals(o.indexed) && labels.equals(o.labels)
                 && partitions == o.partitions && failures == o.failures && versioning == o.versioning;
     }
 }

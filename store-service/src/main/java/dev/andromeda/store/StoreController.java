@@ -1,13 +1,18 @@
 package dev.andromeda.store;
 
 import dev.andromeda.api.StoreApi;
+import dev.andromeda.api.model.Branch;
+import dev.andromeda.api.model.BranchSpec;
 import dev.andromeda.api.model.InvokeBatch;
 import dev.andromeda.api.model.InvokeResult;
+import dev.andromeda.api.model.LabelPatch;
+import dev.andromeda.api.model.ObjectInvoke;
 import dev.andromeda.api.model.ObjectWrite;
 import dev.andromeda.api.model.Space;
 import dev.andromeda.api.model.SpaceList;
 import dev.andromeda.api.model.SpaceSpec;
 import dev.andromeda.api.model.StoredObject;
+import dev.andromeda.api.model.VersionList;
 import dev.andromeda.common.problem.M31Problem;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -16,37 +21,56 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
-import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.json.JsonMapper;
 
-/** /fs: spaces (mkdir, ls, rm), objects, queries and invocation batches. */
+/** /fs: spaces (mkdir, ls, rm), objects, labels, queries, invocations, versions, branches, the change feed. */
 @RestController
 class StoreController implements StoreApi {
 
     private static final Logger log = LoggerFactory.getLogger(StoreController.class);
     static final String NDJSON = "application/x-ndjson";
+    static final String CURSOR_HEADER = "M31-Cursor";
 
     private final SpaceCatalog spaces;
     private final ObjectStore objects;
     private final Invoker invoker;
+    private final VersionStore versions;
+    private final ChangeFeed feed;
+    private final Cursors cursors;
     private final JsonMapper json;
     private final HttpServletRequest request; // a proxy to the current request
 
-    StoreController(SpaceCatalog spaces, ObjectStore objects, Invoker invoker, JsonMapper json, HttpServletRequest request) {
+    StoreController(SpaceCatalog spaces, ObjectStore objects, Invoker invoker, VersionStore versions, ChangeFeed feed,
+                    Cursors cursors, JsonMapper json, HttpServletRequest request) {
         this.spaces = spaces;
         this.objects = objects;
         this.invoker = invoker;
+        this.versions = versions;
+        this.feed = feed;
+        this.cursors = cursors;
         this.json = json;
         this.request = request;
+    }
+
+    private static String etag(long version) {
+        return "\"" + version + "\"";
+    }
+
+    private static String uri(String space, String key) {
+        return "/fs/" + space + "/" + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     @Override
@@ -73,33 +97,109 @@ class StoreController implements StoreApi {
         return ResponseEntity.noContent().build();
     }
 
+    /** GET /fs/{space}?meta: the space itself (ls -ld). */
+    @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = "meta", produces = "application/json")
+    public ResponseEntity<Space> describeSpace(@PathVariable("space") String space) {
+        return ResponseEntity.ok(spaces.view(spaces.require(space)));
+    }
+
     @Override
     public ResponseEntity<List<StoredObject>> querySpace(String space, String fmt, String sort, Integer limit) {
         if (fmt != null && !fmt.equals("JSON")) {
-            throw M31Problem.badRequest("fmt", "fmt is JSON or NDJSON");
+            throw M31Problem.badRequest("fmt", "fmt is JSON, NDJSON or CSV");
         }
         SpaceType t = spaces.require(space);
-        SpaceQuery q = SpaceQuery.build(t, request.getParameterMap(), sort, request.getParameter("limit"), json);
-        return ResponseEntity.ok(objects.query(q));
+        String cursor = request.getParameter("cursor");
+        SpaceQuery q = SpaceQuery.build(t, request.getParameterMap(), sort, request.getParameter("limit"), cursor, cursors, json, false);
+        ObjectStore.Page page = objects.query(t, q, cursors);
+        ResponseEntity.BodyBuilder ok = ResponseEntity.ok();
+        if (page.next() != null) {
+            ok.header(CURSOR_HEADER, page.next());
+            ok.header("Link", "<" + nextLink(space, page.next()) + ">; rel=\"next\"");
+        }
+        return ok.body(page.objects());
+    }
+
+    /** This request's URI with the cursor of the next page in place of its own. */
+    private String nextLink(String space, String next) {
+        StringBuilder sb = new StringBuilder("/fs/").append(space);
+        char sep = '?';
+        for (Map.Entry<String, String[]> e : request.getParameterMap().entrySet()) {
+            if (e.getKey().equals("cursor")) continue;
+            for (String v : e.getValue()) {
+                sb.append(sep).append(enc(e.getKey())).append('=').append(enc(v));
+                sep = '&';
+            }
+        }
+        return sb.append(sep).append("cursor=").append(enc(next)).toString();
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     /** fmt=NDJSON: one object per line, written as the rows come from a database cursor. */
-    @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = "fmt=NDJSON")
-    public void queryNdjson(@PathVariable("space") String space,
-                            @RequestParam(value = "sort", required = false) String sort,
+    @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = {"fmt=NDJSON", "!watch", "!meta"})
+    public void queryNdjson(@PathVariable("space") String space, @RequestParam(value = "sort", required = false) String sort,
                             @RequestParam(value = "limit", required = false) String limit,
                             HttpServletRequest req, HttpServletResponse resp) throws IOException {
+        streamed(space, sort, limit, req, resp, false);
+    }
+
+    /** fmt=CSV: a header line, then one line per object, streamed like NDJSON. */
+    @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = {"fmt=CSV", "!watch", "!meta"})
+    public void queryCsv(@PathVariable("space") String space, @RequestParam(value = "sort", required = false) String sort,
+                         @RequestParam(value = "limit", required = false) String limit,
+                         HttpServletRequest req, HttpServletResponse resp) throws IOException {
+        streamed(space, sort, limit, req, resp, true);
+    }
+
+    private void streamed(String space, String sort, String limit, HttpServletRequest req, HttpServletResponse resp, boolean csv)
+            throws IOException {
         SpaceType t = spaces.require(space);
-        SpaceQuery q = SpaceQuery.build(t, req.getParameterMap(), sort, limit, json); // 4xx before any byte is sent
+        if (req.getParameter("cursor") != null) throw M31Problem.badRequest("cursor", "streamed formats answer everything in one response; cursors page fmt=JSON");
+        SpaceQuery q = SpaceQuery.build(t, req.getParameterMap(), sort, limit, null, null, json, true); // 4xx before any byte is sent
         resp.setStatus(HttpStatus.OK.value());
-        resp.setContentType(NDJSON);
+        resp.setContentType(csv ? "text/csv" : NDJSON);
         resp.setCharacterEncoding("UTF-8");
         OutputStream out = new BufferedOutputStream(resp.getOutputStream(), 64 * 1024);
         try {
-            objects.stream(q, out);
+            if (csv) objects.streamCsv(t, q, out);
+            else objects.stream(q, out);
             out.flush();
         } catch (UncheckedIOException e) {
-            log.debug("NDJSON query on {} stopped: client gone ({})", space, e.getMessage());
+            log.debug("streamed query on {} stopped: client gone ({})", space, e.getMessage());
+        }
+    }
+
+    /** watch=true: the change feed, kept open (see {@link ChangeFeed}). */
+    @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = {"watch=true", "!meta"})
+    public void watch(@PathVariable("space") String space, @RequestParam(value = "since", required = false) String since,
+                      @RequestParam(value = "after", required = false) String after, HttpServletResponse resp) throws IOException {
+        SpaceType t = spaces.require(space);
+        Long afterSeq = null;
+        if (after != null) {
+            try {
+                afterSeq = Long.parseLong(after.trim());
+            } catch (NumberFormatException e) {
+                throw M31Problem.badRequest("after", "after is the seq of a change");
+            }
+        }
+        ChangeFeed.Start start = new ChangeFeed.Start(afterSeq, since == null ? null : SpaceQuery.when("since", since));
+        OutputStream out = new BufferedOutputStream(resp.getOutputStream(), 16 * 1024);
+        try {
+            feed.watch(t, start, out, () -> {
+                resp.setStatus(HttpStatus.OK.value());
+                resp.setContentType(NDJSON);
+                resp.setCharacterEncoding("UTF-8");
+                try {
+                    resp.flushBuffer(); // the headers now: a watcher knows it is connected before the first change
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            log.debug("watch of {} ended: client gone ({})", space, e.getMessage());
         }
     }
 
@@ -135,24 +235,76 @@ class StoreController implements StoreApi {
     static final String UNUSED_PARAM = "m31.generated-binding";
 
     @Override
-    public ResponseEntity<StoredObject> putObject(String space, String key, ObjectWrite body) {
+    public ResponseEntity<StoredObject> invokeObject(String space, String key, ObjectInvoke body) {
         SpaceType t = spaces.require(space);
-        ObjectStore.Written w = objects.put(t, key, body);
+        StoredObject o = invoker.applyOne(t, key, body, objects);
+        return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
+    }
+
+    @Override
+    public ResponseEntity<StoredObject> putObject(String space, String key, ObjectWrite body, String ifMatch, String ifNoneMatch,
+                                                  String branch) {
+        SpaceType t = spaces.require(space);
+        if (branch != null) {
+            if (ifNoneMatch != null) throw M31Problem.badRequest("If-None-Match", "a branch write changes an existing branch");
+            StoredObject o = versions.put(t, key, branch, body, ObjectStore.Condition.version(ifMatch));
+            return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
+        }
+        ObjectStore.Written w = objects.put(t, key, body, ObjectStore.Condition.of(ifMatch, ifNoneMatch));
+        String tag = etag(w.object().getVersion());
         return w.created()
-                ? ResponseEntity.created(URI.create("/fs/" + space + "/" + java.net.URLEncoder.encode(key, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20"))).body(w.object())
-                : ResponseEntity.ok(w.object());
+                ? ResponseEntity.created(URI.create(uri(space, key))).eTag(tag).body(w.object())
+                : ResponseEntity.ok().eTag(tag).body(w.object());
     }
 
     @Override
-    public ResponseEntity<StoredObject> getObject(String space, String key) {
+    public ResponseEntity<StoredObject> getObject(String space, String key, Long version, String branch) {
         SpaceType t = spaces.require(space);
-        return ResponseEntity.ok(objects.get(t, key));
+        StoredObject o = version == null && branch == null ? objects.get(t, key) : versions.read(t, key, branch, version);
+        return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
     }
 
     @Override
-    public ResponseEntity<Void> deleteObject(String space, String key) {
+    public ResponseEntity<Void> deleteObject(String space, String key, String ifMatch) {
         SpaceType t = spaces.require(space);
-        if (!objects.delete(t, key)) throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + space);
+        if (!objects.delete(t, key, ObjectStore.Condition.version(ifMatch))) {
+            throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + space);
+        }
         return ResponseEntity.noContent().build();
+    }
+
+    @Override
+    public ResponseEntity<StoredObject> patchLabels(String space, String key, LabelPatch patch, String ifMatch) {
+        SpaceType t = spaces.require(space);
+        StoredObject o = objects.patchLabels(t, key, patch, ObjectStore.Condition.version(ifMatch));
+        return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
+    }
+
+    @Override
+    public ResponseEntity<VersionList> listVersions(String space, String key, String branch) {
+        SpaceType t = spaces.require(space);
+        VersionList l = new VersionList();
+        l.setVersions(versions.versions(t, key, branch));
+        return ResponseEntity.ok(l);
+    }
+
+    @Override
+    public ResponseEntity<Branch> makeBranch(String space, String key, BranchSpec spec) {
+        SpaceType t = spaces.require(space);
+        Branch b = versions.branch(t, key, spec.getName(), spec.getFrom());
+        return ResponseEntity.created(URI.create(uri(space, key) + "?branch=" + b.getName())).body(b);
+    }
+
+    @Override
+    public ResponseEntity<List<Branch>> listBranches(String space, String key) {
+        SpaceType t = spaces.require(space);
+        return ResponseEntity.ok(versions.branches(t, key));
+    }
+
+    @Override
+    public ResponseEntity<StoredObject> mergeBranch(String space, String key, String branch) {
+        SpaceType t = spaces.require(space);
+        StoredObject o = versions.merge(t, key, branch);
+        return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
     }
 }

@@ -25,8 +25,22 @@ class StoreProblems {
 
     private static final Logger log = LoggerFactory.getLogger(StoreProblems.class);
 
+    private final SpaceCatalog spaces;
+
+    StoreProblems(SpaceCatalog spaces) {
+        this.spaces = spaces;
+    }
+
     private static ResponseEntity<ProblemDetail> respond(ProblemDetail pd) {
         return ResponseEntity.status(pd.getStatus()).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(pd);
+    }
+
+    /** A merge with conflicts: the problem lists each with both sides (and the branch point). */
+    @ExceptionHandler(VersionStore.Conflict.class)
+    ResponseEntity<ProblemDetail> mergeConflict(VersionStore.Conflict e, HttpServletRequest req) {
+        ProblemDetail pd = ProblemAdvice.problem(409, "merge-conflict", e.getMessage(), null, req.getRequestURI());
+        pd.setProperty("conflicts", e.conflicts);
+        return respond(pd);
     }
 
     @ExceptionHandler(DataAccessException.class)
@@ -42,6 +56,7 @@ class StoreProblems {
         if (state != null) {
             switch (state) {
                 case "42P01": // undefined_table: the space was removed while this request ran
+                    spaces.forgetAll();
                     return respond(ProblemAdvice.problem(404, "not-found", "the space was removed", null, uri));
                 case "22003": // numeric_value_out_of_range
                     return respond(ProblemAdvice.problem(422, "unprocessable", "a value leaves the range of its type", null, uri));

@@ -18,7 +18,7 @@ class ObjectTest extends StoreTestBase {
     void space() {
         if (made) return;
         assertThat(http.put("/fs/books", """
-                {"key":"isbn","attrs":{"title":"Str","pages":"Int","price":"Float","used":"Bool","at":"Time","meta":"Any"},
+                {"key":"isbn","attrs":{"title":"Str","pages":"Int","price":"Float","used":"Bool","at":"Time","info":"Any"},
                  "opts":{"partitions":4}}""").status()).isEqualTo(201);
         put("b1", Map.of("title", "Dune", "pages", 412, "price", 9.5, "used", false, "at", "2024-01-02T10:00:00+02:00"), Map.of("lang", "en"));
         put("b2", Map.of("title", "Solaris", "pages", 204, "price", 7.25, "used", true, "at", "2024-01-02T09:00:00Z"), Map.of("lang", "pl"));
@@ -86,8 +86,8 @@ class ObjectTest extends StoreTestBase {
         assertThat(unknown.status()).isEqualTo(422);
         assertThat(unknown.field()).isEqualTo("attrs.author");
         assertThat(http.put("/fs/books/t1", "{\"attrs\":{\"isbn\":\"other\"}}").field()).isEqualTo("attrs.isbn");
-        assertThat(http.put("/fs/books/t1", "{\"attrs\":{\"pages\":5.0,\"meta\":{\"any\":[1,\"x\",null]}}}").status()).isEqualTo(201);
-        assertThat(http.get("/fs/books/t1").json().get("attrs").get("meta").get("any").get(1).asString()).isEqualTo("x");
+        assertThat(http.put("/fs/books/t1", "{\"attrs\":{\"pages\":5.0,\"info\":{\"any\":[1,\"x\",null]}}}").status()).isEqualTo(201);
+        assertThat(http.get("/fs/books/t1").json().get("attrs").get("info").get("any").get(1).asString()).isEqualTo("x");
         assertThat(http.get("/fs/books/t2").status()).isEqualTo(404); // nothing was written by the failed puts
         assertThat(http.put("/fs/books/t1", "{\"attrs\":").status()).isEqualTo(400);
         http.delete("/fs/books/t1");

@@ -80,7 +80,8 @@ class StreamAndIndexTest extends StoreTestBase {
     void aNumericRangeFilterUsesTheExpressionIndex() {
         assertThat(http.put("/fs/big", """
                 {"key":"word","attrs":{"freq":"Int","w":"Float"}}""").status()).isEqualTo(201);
-        jdbc.update("insert into sp_big (key, attrs) select 'w' || i, jsonb_build_object('freq', i, 'w', i / 4.0) "
+        jdbc.update("insert into sp_big (key, attrs, labels) select 'w' || i, jsonb_build_object('freq', i, 'w', i / 4.0), "
+                + "jsonb_build_object('lang', case when i % 1000 = 0 then 'en' else 'x' || (i % 5000) end, 'path', '/d' || (i % 1000) || '/' || i) "
                 + "from generate_series(1, 200000) i");
         jdbc.execute("analyze sp_big");
         SpaceType t = catalog.require("big");
@@ -100,6 +101,19 @@ class StreamAndIndexTest extends StoreTestBase {
         String eqPlan = String.join("\n", jdbc.queryForList("explain " + eq.sql(), String.class, eq.args().toArray()));
         assertThat(eqPlan).contains("sp_big_ga");
         assertThat(http.get("/fs/big?freq=12345").json().get(0).get("key").asString()).isEqualTo("w12345");
+        // labels: equality through the GIN index on labels, prefixes (a hierarchy) through the path index
+        SpaceQuery lang = SpaceQuery.build(t, Map.of("label.lang", new String[] {"en"}), null, null, json);
+        String langPlan = String.join("\n", jdbc.queryForList("explain " + lang.sql(), String.class, lang.args().toArray()));
+        log.info("plan of label.lang=en: {}", langPlan.replace('\n', '|'));
+        assertThat(langPlan).contains("sp_big_gl");
+        SpaceQuery prefix = SpaceQuery.build(t, Map.of("label.path.prefix", new String[] {"/d7/"}), null, null, json);
+        String prefixPlan = String.join("\n", jdbc.queryForList("explain " + prefix.sql(), String.class, prefix.args().toArray()));
+        log.info("plan of label.path.prefix=/d7/: {}", prefixPlan.replace('\n', '|'));
+        assertThat(prefixPlan).contains("sp_big_lp");
+        assertThat(http.get("/fs/big?label.lang=en&limit=100000").json().size()).isEqualTo(200);
+        var under = http.get("/fs/big?label.path.prefix=/d7/&limit=100000").json();
+        assertThat(under.size()).isEqualTo(200);
+        assertThat(under.valueStream().allMatch(o -> o.get("labels").get("path").asString().startsWith("/d7/"))).isTrue();
         assertThat(http.delete("/fs/big").status()).isEqualTo(204);
     }
 }
