@@ -314,6 +314,65 @@ public final class FakeMantle implements Mantle {
         return CompletableFuture.completedFuture(null);
     }
 
+    // --- migration: nodes that share this fake naming -------------------------------------
+
+    /** Nodes of this fake constellation: name → what takes a packet (the node's POST …/arrivals). */
+    final Map<String, Function<JsonNode, JsonNode>> nodes = new ConcurrentHashMap<>();
+    final Map<String, String> bindings = new ConcurrentHashMap<>();
+    final Map<String, Long> generations = new ConcurrentHashMap<>();
+    final AtomicInteger deliveries = new AtomicInteger();
+
+    /** This fake seen from one node: binds record that node (several nuclei share one fake constellation). */
+    Mantle as(String node) {
+        FakeMantle self = this;
+        return (Mantle) java.lang.reflect.Proxy.newProxyInstance(Mantle.class.getClassLoader(), new Class<?>[] {Mantle.class},
+                (proxy, method, args) -> {
+                    if ((method.getName().equals("rebind") || method.getName().equals("bind")) && args != null) {
+                        self.bindings.put((String) args[0], node);
+                    }
+                    try {
+                        return method.invoke(self, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    @Override
+    public CompletableFuture<Long> rebind(String id, String kind) {
+        return CompletableFuture.completedFuture(generations.merge(id, 2L, (a, b) -> a + 1));
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> lookup(String id) {
+        return async(() -> {
+            if (nodes.containsKey(id)) return F.objectNode().put("id", id).put("kind", "node").put("url", "fake:" + id);
+            String node = bindings.get(id);
+            if (node == null) return null;
+            return F.objectNode().put("id", id).put("kind", "fibril").put("node", node).put("generation", generations.getOrDefault(id, 1L));
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> deliver(String node, JsonNode packet) {
+        Function<JsonNode, JsonNode> to = nodes.get(node);
+        if (to == null) return CompletableFuture.failedFuture(problem(404, "no node " + node));
+        deliveries.incrementAndGet();
+        return async(() -> to.apply(packet));
+    }
+
+    @Override
+    public CompletableFuture<Map<String, String>> nodes() {
+        Map<String, String> out = new LinkedHashMap<>();
+        nodes.keySet().stream().sorted().forEach(n -> out.put(n, "fake:" + n));
+        return CompletableFuture.completedFuture(out);
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> nodeFibrils(String url, String state) {
+        return CompletableFuture.completedFuture(F.objectNode().putArray("fibrils"));
+    }
+
     /** Total of every attr in a space (test assertions). */
     public Map<String, Long> column(String space, String attr) {
         Map<String, Long> out = new LinkedHashMap<>();

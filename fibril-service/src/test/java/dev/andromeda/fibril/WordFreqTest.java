@@ -107,8 +107,23 @@ class WordFreqTest {
             assertThat(f.state()).as(String.valueOf(f.error())).isEqualTo(Fibril.State.DONE);
             assertThat(f.result().toString()).isEqualTo("{\"word\":\"pi\",\"freq\":" + expected.get("pi") + "}");
             assertThat(node.mantle.column("words", "freq")).isEqualTo(expected);
-            // main was stored once and the five children ran it by fingerprint
-            assertThat(node.mantle.code).hasSize(1);
+            // main was stored once and the five children ran it by fingerprint; the root script is
+            // stored too (its spawn checkpoint names it by fingerprint)
+            assertThat(node.mantle.code).hasSize(2);
+            assertThat(node.mantle.code.values()).contains(SCRIPT);
+        }
+    }
+
+    @Test
+    void theFastScriptCountsTheSameAsFigureTwo() throws Exception {
+        String fast = java.nio.file.Files.readString(java.nio.file.Path.of("../examples/wordfreq-fast.js"));
+        try (TestNode node = new TestNode()) {
+            Fibril f = node.run(fast, Duration.ofSeconds(40), base + "/index.html");
+            assertThat(f.state()).as(String.valueOf(f.error())).isEqualTo(Fibril.State.DONE);
+            assertThat(f.result().toString()).isEqualTo("{\"word\":\"pi\",\"freq\":" + expected.get("pi") + "}");
+            assertThat(node.mantle.column("words", "freq")).isEqualTo(expected);
+            // combined: a few batches for the whole crawl, not a request per word or per book's word
+            assertThat(node.mantle.batchAttempts.size()).isLessThan(20);
         }
     }
 

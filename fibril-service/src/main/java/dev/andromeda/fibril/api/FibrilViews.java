@@ -20,7 +20,10 @@ final class FibrilViews {
                 .state(state(s))
                 .parent(f.parent())
                 .fingerprint(f.program().fingerprint())
-                .created(time(f.created()));
+                .created(time(f.created()))
+                .generation(f.generation())
+                .anchored(f.anchored())
+                .cloneOf(f.cloneOf());
         if (f.toChild() != null) v.send(new Endpoint().$ch("/ch/" + f.toChild()).end(Endpoint.EndEnum.SEND));
         if (f.fromChild() != null) v.recv(new Endpoint().$ch("/ch/" + f.fromChild()).end(Endpoint.EndEnum.RECV));
         if (s.ended()) {
@@ -34,7 +37,8 @@ final class FibrilViews {
     private static dev.andromeda.api.model.Fibril.StateEnum state(Fibril.State s) {
         return switch (s) {
             case RUNNABLE -> dev.andromeda.api.model.Fibril.StateEnum.RUNNABLE;
-            case RUNNING, ENDING -> dev.andromeda.api.model.Fibril.StateEnum.RUNNING;
+            case RUNNING, ENDING, MOVING -> dev.andromeda.api.model.Fibril.StateEnum.RUNNING;
+            case MOVED -> dev.andromeda.api.model.Fibril.StateEnum.RUNNING;
             case PARKED -> dev.andromeda.api.model.Fibril.StateEnum.PARKED;
             case DONE -> dev.andromeda.api.model.Fibril.StateEnum.DONE;
             case FAILED -> dev.andromeda.api.model.Fibril.StateEnum.FAILED;

@@ -51,7 +51,7 @@ public class FibrilsController implements FibrilsApi {
                 args == null || args.isNull() ? json.createArrayNode() : (ArrayNode) args,
                 env == null || env.isNull() ? json.createObjectNode() : (ObjectNode) env,
                 req.getParent(), req.getToChild(), req.getFromChild());
-        var f = nucleus.spawn(spec);
+        var f = nucleus.spawn(spec, Boolean.TRUE.equals(req.getAnchor()));
         return ResponseEntity.created(URI.create("/fibrils/" + f.id())).body(FibrilViews.view(f, nucleus.node()));
     }
 
@@ -73,6 +73,9 @@ public class FibrilsController implements FibrilsApi {
 
     private dev.andromeda.fibril.nucleus.Fibril find(String id) {
         Ids.require(id, Ids.FIBRIL, "id");
+        String to = nucleus.movedTo(id);
+        // a 404, so that the gateway asks naming again and finds the new node
+        if (to != null) throw M31Problem.notFound("fibril " + id + " moved to node " + to);
         return nucleus.find(id).orElseThrow(() -> M31Problem.notFound("no fibril " + id + " on node " + nucleus.node()));
     }
 

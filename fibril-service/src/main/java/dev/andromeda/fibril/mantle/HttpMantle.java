@@ -141,6 +141,56 @@ public final class HttpMantle implements Mantle {
                 Duration.ofSeconds(5));
     }
 
+    @Override
+    public CompletableFuture<Long> rebind(String id, String kind) {
+        // no generation: naming keeps it when nothing moved and adds one when the place changed
+        ObjectNode b = F.objectNode().put("id", id).put("kind", kind).put("node", props.getNode()).put("url", props.getSelfUrl());
+        return client.sendAsync("PUT", props.service("naming") + "/names/bindings/" + seg(id), b, JsonNode.class, TIMEOUT)
+                .thenApply(n -> n == null ? 0L : n.path("generation").asLong(0));
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> lookup(String id) {
+        return client.sendAsync("GET", props.service("naming") + "/names/bindings/" + seg(id), null, JsonNode.class, TIMEOUT)
+                .exceptionally(err -> {
+                    if (unwrap(err) instanceof ServiceClient.RemoteProblem p && (p.status() == 404 || p.status() == 410)) return null;
+                    throw err instanceof CompletionException ce ? ce : new CompletionException(err);
+                });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> deliver(String node, JsonNode packet) {
+        return lookup(node).thenCompose(b -> {
+            if (b == null || b.path("gone").asBoolean(false) || !b.hasNonNull("url") || !"node".equals(b.path("kind").asString())) {
+                throw new ServiceClient.RemoteProblem(404, "no node " + node + " in this constellation", "node", null);
+            }
+            String url = b.get("url").asString();
+            return client.sendAsync("POST", stripSlash(url) + "/net/node=" + seg(node) + "/arrivals", packet, JsonNode.class,
+                    Duration.ofSeconds(60));
+        });
+    }
+
+    @Override
+    public CompletableFuture<Map<String, String>> nodes() {
+        return client.sendAsync("GET", props.service("naming") + "/net", null, JsonNode.class, TIMEOUT).thenApply(n -> {
+            Map<String, String> out = new java.util.LinkedHashMap<>();
+            for (JsonNode node : n.path("nodes")) {
+                if (node.path("alive").asBoolean(true) && node.hasNonNull("url")) out.put(node.path("name").asString(), node.get("url").asString());
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> nodeFibrils(String url, String state) {
+        String u = stripSlash(url) + "/fibrils?scope=node" + (state == null ? "" : "&state=" + q(state));
+        return client.sendAsync("GET", u, null, JsonNode.class, TIMEOUT);
+    }
+
+    private static String stripSlash(String u) {
+        return u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
+    }
+
     static Throwable unwrap(Throwable t) {
         while (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
         return t;

@@ -67,4 +67,21 @@ public interface Mantle {
 
     /** Tells the scheduler this node is alive and how many fibrils it runs. */
     CompletableFuture<Void> heartbeat(int fibrils);
+
+    // migration
+
+    /** Binds a fibril that moved (or was cloned) to this node; naming grows the generation on a move. Completes with it. */
+    CompletableFuture<Long> rebind(String id, String kind);
+
+    /** The binding of an id ({id, kind, node, url, generation, gone}), or null when naming has none. */
+    CompletableFuture<JsonNode> lookup(String id);
+
+    /** Hands a signed migration packet to {@code node} (found through naming: a 404 problem when unknown). */
+    CompletableFuture<JsonNode> deliver(String node, JsonNode packet);
+
+    /** The live nodes of the constellation, name → url. */
+    CompletableFuture<Map<String, String>> nodes();
+
+    /** The fibrils of the node at {@code url}, asked of it directly ({@code state} may be null). */
+    CompletableFuture<JsonNode> nodeFibrils(String url, String state);
 }

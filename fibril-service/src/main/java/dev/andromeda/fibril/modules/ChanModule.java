@@ -1,6 +1,11 @@
 package dev.andromeda.fibril.modules;
 
 import dev.andromeda.fibril.mantle.Mantle;
+import dev.andromeda.fibril.nucleus.Fibril;
+import dev.andromeda.fibril.nucleus.Nucleus;
+import dev.andromeda.fibril.nucleus.Suspension;
+import java.util.function.BooleanSupplier;
+import org.mozilla.javascript.ContinuationPending;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.mozilla.javascript.Context;
@@ -43,10 +48,7 @@ final class ChanModule {
         modules.suspending(cx, endpointProto, "recv", 0, (f, c, thisObj, args) -> {
             Endpoint ep = endpoint(thisObj, "recv");
             if (ep.sends()) throw ScriptRuntime.typeError("this endpoint sends on /ch/" + ep.channel() + "; it cannot receive");
-            throw f.suspend(c, "recv", () -> receive(mantle, ep.channel()), (cx2, scope, v) -> {
-                Optional<?> got = (Optional<?>) v;
-                return got.isEmpty() ? null : modules.toJs(cx2, scope, (JsonNode) got.get());
-            });
+            throw recv(f, c, ep.channel());
         });
         endpointProto.sealObject();
 
@@ -64,6 +66,30 @@ final class ChanModule {
     }
 
     ScriptableObject object() { return object; }
+    ScriptableObject endpointProto() { return endpointProto; }
+
+    private static final Suspension.ToJs RECEIVED = (cx, scope, v) -> {
+        Optional<?> got = (Optional<?>) v;
+        return got.isEmpty() ? null : Fibril.current(cx).nucleus().toJs(cx, scope, (JsonNode) got.get());
+    };
+
+    private ContinuationPending recv(Fibril f, Context c, String channel) {
+        Mantle mantle = modules.nucleus().mantle();
+        return f.suspend(c, "recv", () -> receive(mantle, channel, () -> f.transfer() != null), RECEIVED, new RecvAgain(channel));
+    }
+
+    /**
+     * A receive, started again on the node a fibril moves to. It is never cut while a poll is in
+     * flight (the poll may be taking a message): the poll loop stops between two polls instead.
+     */
+    record RecvAgain(String channel) implements Suspension.Restart {
+        @Override
+        public Suspension start(Nucleus nucleus, Fibril f) {
+            return new Suspension("recv", receive(nucleus.mantle(), channel, () -> f.transfer() != null), RECEIVED, true, this);
+        }
+
+        @Override public boolean cutAnyTime() { return false; }
+    }
 
     Endpoint endpoint(String channel, String end) {
         Endpoint ep = new Endpoint(channel, end);
@@ -78,12 +104,17 @@ final class ChanModule {
         throw ScriptRuntime.typeError(method + "() must be called on a channel endpoint");
     }
 
-    /** Polls until a message comes or the channel is closed and empty (then: empty). */
-    static CompletableFuture<Optional<JsonNode>> receive(Mantle mantle, String channel) {
+    /**
+     * Polls until a message comes or the channel is closed and empty (then: empty). Between two
+     * polls, if the fibril is asked to move, it stops with {@link Suspension#AGAIN}: the receive
+     * starts again where the fibril goes, and no message taken here is left behind.
+     */
+    static CompletableFuture<Object> receive(Mantle mantle, String channel, BooleanSupplier stop) {
         return mantle.receive(channel, POLL_SECONDS, 1).thenCompose(r -> {
-            if (!r.values().isEmpty()) return CompletableFuture.completedFuture(Optional.ofNullable(r.values().get(0)));
-            if (r.closed()) return CompletableFuture.completedFuture(Optional.<JsonNode>empty());
-            return receive(mantle, channel);
+            if (!r.values().isEmpty()) return CompletableFuture.completedFuture((Object) Optional.ofNullable(r.values().get(0)));
+            if (r.closed()) return CompletableFuture.completedFuture((Object) Optional.<JsonNode>empty());
+            if (stop.getAsBoolean()) return CompletableFuture.completedFuture(Suspension.AGAIN);
+            return receive(mantle, channel, stop);
         });
     }
 }

@@ -32,7 +32,7 @@ final class HttpModule {
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
 
     /** What came back. */
-    record Fetched(int status, String contentType, String charset, String url, byte[] body) {}
+    record Fetched(int status, String contentType, String charset, String url, byte[] body) implements java.io.Serializable {}
 
     private final ScriptableObject object;
     private final ScriptableObject responseProto;
@@ -80,6 +80,7 @@ final class HttpModule {
     }
 
     ScriptableObject object() { return object; }
+    ScriptableObject responseProto() { return responseProto; }
 
     private static URI checkUrl(String url) {
         URI uri;

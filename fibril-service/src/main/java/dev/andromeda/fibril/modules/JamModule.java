@@ -53,6 +53,7 @@ final class JamModule {
     }
 
     ScriptableObject object() { return object; }
+    ScriptableObject textProto() { return textProto; }
 
     private TextObject text(String s) {
         TextObject t = new TextObject(s);

@@ -30,6 +30,7 @@ public final class Modules {
     private final ScriptableObject http;
     private final ScriptableObject jam;
     private final ChanModule chan;
+    private final java.util.Map<String, org.mozilla.javascript.Scriptable> roots = new java.util.LinkedHashMap<>();
 
     public Modules(Nucleus nucleus, Context cx, ScriptableObject shared) {
         this.nucleus = nucleus;
@@ -38,8 +39,18 @@ public final class Modules {
         this.chan = new ChanModule(this, cx, shared);
         this.sys = new SysModule(this, cx, shared);
         this.fs = new FsModule(this, cx, shared).object();
-        this.http = new HttpModule(this, cx, shared).object();
-        this.jam = new JamModule(this, cx, shared).object();
+        HttpModule httpModule = new HttpModule(this, cx, shared);
+        this.http = httpModule.object();
+        JamModule jamModule = new JamModule(this, cx, shared);
+        this.jam = jamModule.object();
+        roots.put("sys", sys.functions());
+        roots.put("fs", fs);
+        roots.put("http", http);
+        roots.put("http.response", httpModule.responseProto());
+        roots.put("jam", jam);
+        roots.put("jam.text", jamModule.textProto());
+        roots.put("chan", chan.object());
+        roots.put("chan.endpoint", chan.endpointProto());
         HostFunction require = new HostFunction(cx, shared, "require", 1, (f, c, thisObj, args) -> require(f, c, args));
         require.sealObject();
         shared.defineProperty("require", require, ScriptableObject.READONLY | ScriptableObject.PERMANENT | ScriptableObject.DONTENUM);
@@ -58,6 +69,9 @@ public final class Modules {
     }
 
     Nucleus nucleus() { return nucleus; }
+
+    /** The module objects no global names (require answers them): shared, so they never travel with a fibril. */
+    public java.util.Map<String, org.mozilla.javascript.Scriptable> sharedRoots() { return roots; }
 
     /** A new plain object whose prototype is the shared Object.prototype. */
     Scriptable newObject(Context cx) {

@@ -57,6 +57,7 @@ final class SysModule {
                 if (node instanceof CharSequence s) req.put("node", s.toString());
                 Object constellation = ScriptableObject.getProperty(opts, "constellation");
                 if (constellation instanceof CharSequence s) req.put("constellation", s.toString());
+                if (ScriptableObject.getProperty(opts, "anchor") == Boolean.TRUE) req.put("anchor", true);
             }
             String src = source;
             throw f.suspend(c, "sys.spawn", () -> nucleus.storeCode(src).thenCompose(fp -> {
@@ -82,11 +83,29 @@ final class SysModule {
         modules.suspending(cx, functions, "sleep", 1, (f, c, thisObj, args) -> {
             double ms = ScriptRuntime.toNumber(Args.at(args, 0));
             long delay = Double.isNaN(ms) || ms < 0 ? 0 : (long) Math.min(ms, nucleus.settings().getWallClock().toMillis());
-            throw f.suspend(c, "sys.sleep", () -> {
-                CompletableFuture<Object> done = new CompletableFuture<>();
-                nucleus.timers().schedule(() -> done.complete(null), delay, TimeUnit.MILLISECONDS);
-                return done;
-            }, (cx2, scope, v) -> Undefined.instance);
+            SleepUntil until = new SleepUntil(System.currentTimeMillis() + delay);
+            throw f.suspend(c, "sys.sleep", () -> until.timer(nucleus), UNDEFINED, until);
+        });
+
+        // moving: the fibril asks for itself what PUT /fibrils/{id}/node and POST …/clone ask from outside
+        modules.suspending(cx, functions, "migrate", 1, (f, c, thisObj, args) -> {
+            String node = Args.string(args, 0, "sys.migrate(node): node");
+            if (node.equals(nucleus.node())) return Undefined.instance;
+            if (f.anchored()) throw ScriptRuntime.constructError("Error", "sys.migrate: this fibril is anchored to node " + nucleus.node());
+            nucleus.checkNode(node);
+            f.requestOwnTransfer(false, node, null);
+            throw f.suspend(c, "sys.migrate", () -> CompletableFuture.completedFuture(null), UNDEFINED);
+        });
+        modules.suspending(cx, functions, "clone", 1, (f, c, thisObj, args) -> {
+            String node = Args.given(args, 0) ? Args.string(args, 0, "sys.clone(node): node") : nucleus.node();
+            nucleus.checkNode(node);
+            f.requestOwnTransfer(true, node, dev.andromeda.common.id.Ids.newId(dev.andromeda.common.id.Ids.FIBRIL));
+            throw f.suspend(c, "sys.clone", () -> CompletableFuture.completedFuture(null), UNDEFINED);
+        });
+        modules.function(cx, functions, "anchor", 1, (f, c, thisObj, args) -> {
+            boolean on = !Args.given(args, 0) || ScriptRuntime.toBoolean(args[0]);
+            f.anchor(on);
+            return on;
         });
 
         modules.suspending(cx, functions, "yield", 0, (f, c, thisObj, args) -> {
@@ -98,6 +117,25 @@ final class SysModule {
         });
         functions.sealObject();
     }
+
+    private static final dev.andromeda.fibril.nucleus.Suspension.ToJs UNDEFINED = (cx, scope, v) -> Undefined.instance;
+
+    /** A sleep, as it travels with a moving fibril: it ends at the same time wherever the fibril is. */
+    record SleepUntil(long epochMillis) implements dev.andromeda.fibril.nucleus.Suspension.Restart {
+        CompletableFuture<Object> timer(Nucleus nucleus) {
+            CompletableFuture<Object> done = new CompletableFuture<>();
+            long left = Math.max(0, epochMillis - System.currentTimeMillis());
+            nucleus.timers().schedule(() -> done.complete(null), left, TimeUnit.MILLISECONDS);
+            return done;
+        }
+
+        @Override
+        public dev.andromeda.fibril.nucleus.Suspension start(Nucleus nucleus, Fibril f) {
+            return new dev.andromeda.fibril.nucleus.Suspension("sys.sleep", timer(nucleus), UNDEFINED, true, this);
+        }
+    }
+
+    ScriptableObject functions() { return functions; }
 
     /** The sys object of one fibril. */
     Scriptable forFibril(Context cx, Fibril f) {

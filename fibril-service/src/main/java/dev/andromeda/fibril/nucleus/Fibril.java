@@ -27,8 +27,34 @@ import tools.jackson.databind.node.ObjectNode;
  */
 public final class Fibril implements SandboxContextFactory.Meter {
 
-    public enum State { RUNNABLE, RUNNING, PARKED, ENDING, DONE, FAILED, KILLED;
+    public enum State { RUNNABLE, RUNNING, PARKED, MOVING, ENDING, DONE, FAILED, KILLED, MOVED;
         public boolean ended() { return this == DONE || this == FAILED || this == KILLED; }
+    }
+
+    /** A move or a clone asked of this fibril, carried out at its next suspension point. */
+    public static final class Transfer {
+        public enum Kind { MOVE, CLONE }
+
+        final Kind kind;
+        final String node;
+        /** Asked by the fibril itself (sys.migrate / sys.clone): its outcome is the script's. */
+        final boolean fromScript;
+        /** The clone's id, chosen up front so the requester can name it. */
+        final String cloneId;
+        /** Completes with the fibril (moved) or the clone as the target node reports it. */
+        final CompletableFuture<JsonNode> outcome = new CompletableFuture<>();
+
+        Transfer(Kind kind, String node, boolean fromScript, String cloneId) {
+            this.kind = kind;
+            this.node = node;
+            this.fromScript = fromScript;
+            this.cloneId = cloneId;
+        }
+
+        public Kind kind() { return kind; }
+        public String node() { return node; }
+        public String cloneId() { return cloneId; }
+        public CompletableFuture<JsonNode> outcome() { return outcome; }
     }
 
     private final String id;
@@ -39,14 +65,19 @@ public final class Fibril implements SandboxContextFactory.Meter {
     private final String parent;
     private final String toChild;
     private final String fromChild;
-    private final Instant created = Instant.now();
+    private final Instant created;
     private final AtomicLong seq = new AtomicLong();
     private final CompletableFuture<Fibril> end = new CompletableFuture<>();
     private final long sliceNanos;
     private final long maxInstructions;
+    private final String cloneOf;
 
     private State state = State.RUNNABLE;
     private volatile FibrilStop stopRequest;
+    private volatile boolean anchored;
+    private volatile long generation = 1;
+    private volatile Transfer transfer;
+    private volatile String movedTo;
 
     // the carrier's, or the parked operation's: never two threads at once
     ScriptableObject scope;
@@ -65,7 +96,15 @@ public final class Fibril implements SandboxContextFactory.Meter {
     private volatile Instant ended;
 
     Fibril(String id, Nucleus nucleus, Program program, SpawnSpec spec, long sliceNanos, long maxInstructions) {
+        this(id, nucleus, program, spec, sliceNanos, maxInstructions, Instant.now(), null);
+    }
+
+    /** A fibril as it arrives from another node (moved or cloned): its birth time and family kept. */
+    Fibril(String id, Nucleus nucleus, Program program, SpawnSpec spec, long sliceNanos, long maxInstructions,
+           Instant created, String cloneOf) {
         this.id = id;
+        this.created = created;
+        this.cloneOf = cloneOf;
         this.nucleus = nucleus;
         this.program = program;
         this.args = spec.args();
@@ -99,6 +138,19 @@ public final class Fibril implements SandboxContextFactory.Meter {
     public CompletableFuture<Fibril> end() { return end; }
     public synchronized State state() { return state; }
     public long instructions() { return instructions; }
+    public String cloneOf() { return cloneOf; }
+    public boolean anchored() { return anchored; }
+    public void anchor(boolean on) { anchored = on; }
+    public long generation() { return generation; }
+    void generation(long g) { generation = g; }
+    /** The sequence number of the last effect (travels with the fibril, so a moved fibril goes on counting). */
+    public long seq() { return seq.get(); }
+    void restore(long seqValue, long instructionsValue) {
+        seq.set(seqValue);
+        instructions = instructionsValue;
+    }
+    public Transfer transfer() { return transfer; }
+    public String movedTo() { return movedTo; }
 
     /** Per-fibril values modules keep (the sys object, caches): never shared between fibrils. */
     public Map<String, Object> locals() { return locals; }
@@ -125,6 +177,17 @@ public final class Fibril implements SandboxContextFactory.Meter {
         }
     }
 
+    /** Asks for this fibril's own move or clone (sys.migrate, sys.clone); checked like a request from outside. */
+    public Transfer requestOwnTransfer(boolean clone, String node, String cloneId) {
+        Transfer t = new Transfer(clone ? Transfer.Kind.CLONE : Transfer.Kind.MOVE, node, true, cloneId);
+        synchronized (this) {
+            if (transfer != null) throw ScriptRuntime.constructError("Error", "a move or clone of this fibril is already under way");
+            if (!clone && anchored) throw ScriptRuntime.constructError("Error", "sys.migrate: this fibril is anchored to node " + nucleus.node());
+            transfer = t;
+        }
+        return t;
+    }
+
     /** Host calls check here, so a stop lands even in code that runs few instructions. */
     public void checkStop() {
         FibrilStop stop = stopRequest;
@@ -140,6 +203,12 @@ public final class Fibril implements SandboxContextFactory.Meter {
      */
     public ContinuationPending suspend(Context cx, String what, Supplier<? extends CompletableFuture<?>> start,
                                        Suspension.ToJs toJs) {
+        return suspend(cx, what, start, toJs, null);
+    }
+
+    /** As above, for a wait that {@code restart} can start again elsewhere (see {@link Suspension.Restart}). */
+    public ContinuationPending suspend(Context cx, String what, Supplier<? extends CompletableFuture<?>> start,
+                                       Suspension.ToJs toJs, Suspension.Restart restart) {
         ContinuationPending p = capture(cx, what);
         CompletableFuture<?> future;
         try {
@@ -147,7 +216,7 @@ public final class Fibril implements SandboxContextFactory.Meter {
         } catch (RuntimeException e) {
             future = CompletableFuture.failedFuture(e);
         }
-        p.setApplicationState(new Suspension(what, future, toJs, true));
+        p.setApplicationState(new Suspension(what, future, toJs, true, restart));
         return p;
     }
 
@@ -176,6 +245,8 @@ public final class Fibril implements SandboxContextFactory.Meter {
 
     void setPendingError(String message) { pendingError = message; }
 
+    String pendingError() { return pendingError; }
+
     String takePendingError() {
         String e = pendingError;
         pendingError = null;
@@ -184,7 +255,7 @@ public final class Fibril implements SandboxContextFactory.Meter {
 
     // --- state --------------------------------------------------------------------------
 
-    enum Begin { RUN, STOP, SKIP }
+    enum Begin { RUN, STOP, SKIP, TRANSFER }
 
     synchronized Begin beginSlice() {
         if (state != State.RUNNABLE) return Begin.SKIP;
@@ -192,8 +263,61 @@ public final class Fibril implements SandboxContextFactory.Meter {
             state = State.ENDING;
             return Begin.STOP;
         }
+        if (transfer != null && suspension != null) {
+            state = State.MOVING;
+            return Begin.TRANSFER;
+        }
         state = State.RUNNING;
         return Begin.RUN;
+    }
+
+    /**
+     * Asks for a move or clone at the next suspension point. Answers true when the fibril is
+     * parked on an operation that can be restarted elsewhere (a sleep, a receive between polls),
+     * so the caller may queue it at once.
+     */
+    synchronized boolean requestTransfer(Transfer t) {
+        if (state.ended() || state == State.ENDING || state == State.MOVED) {
+            throw M31Problem.conflict("fibril " + id + " has ended (" + state.name().toLowerCase() + ")");
+        }
+        if (transfer != null) throw M31Problem.conflict("fibril " + id + " is already being moved or cloned");
+        if (t.kind == Transfer.Kind.MOVE && anchored) throw M31Problem.conflict("fibril " + id + " is anchored to its node");
+        transfer = t;
+        if (state == State.PARKED && suspension != null && suspension.restart() != null && suspension.restart().cutAnyTime()) {
+            state = State.RUNNABLE;
+            return true;
+        }
+        return false;
+    }
+
+    /** The transfer is over (done or failed): the fibril runs on here (a clone, a failed move). */
+    synchronized Transfer endTransfer() {
+        Transfer t = transfer;
+        transfer = null;
+        return t;
+    }
+
+    /** Parks again after a transfer that left the fibril here; false when a stop came meanwhile. */
+    synchronized boolean reparkAfterTransfer(Object cont, Suspension s) {
+        continuation = cont;
+        suspension = s;
+        if (stopRequest != null) {
+            state = State.ENDING;
+            return false;
+        }
+        state = State.PARKED;
+        return true;
+    }
+
+    /** The fibril now lives on {@code node}: this copy is a tombstone that points there. */
+    synchronized void moved(String node) {
+        movedTo = node;
+        state = State.MOVED;
+        transfer = null;
+        scope = null;
+        continuation = null;
+        suspension = null;
+        locals.clear();
     }
 
     /** False when a stop arrived meanwhile: then the fibril ends instead of parking. */
@@ -208,8 +332,8 @@ public final class Fibril implements SandboxContextFactory.Meter {
         return true;
     }
 
-    synchronized boolean wake() {
-        if (state != State.PARKED) return false;
+    synchronized boolean wake(Suspension s) {
+        if (state != State.PARKED || suspension != s) return false;
         state = State.RUNNABLE;
         return true;
     }
@@ -218,7 +342,7 @@ public final class Fibril implements SandboxContextFactory.Meter {
 
     /** Records a stop; true when the fibril was parked and the caller must now end it. */
     synchronized boolean requestStop(FibrilStop stop) {
-        if (state.ended() || state == State.ENDING) return false;
+        if (state.ended() || state == State.ENDING || state == State.MOVED) return false;
         if (stopRequest == null) stopRequest = stop;
         if (state == State.PARKED) {
             state = State.ENDING;

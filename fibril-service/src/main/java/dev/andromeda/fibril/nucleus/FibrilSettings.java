@@ -33,6 +33,15 @@ public class FibrilSettings {
     private Duration flushInterval = Duration.ofMillis(100);
     /** …and at once when a generation holds this many distinct (space, key, attr) cells. */
     private int flushMaxEntries = 50_000;
+    /**
+     * HMAC key that signs migration packets; every node of a constellation needs the same. Empty:
+     * derived from m31.auth.secret, or (neither set) a random key that works within one process.
+     */
+    private String packetKey = "";
+    /** Largest serialized state a moving fibril may carry. */
+    private int maxPacketBytes = 32 << 20;
+    /** Checkpoint spawns and moves in the store (space sys_fibrils). */
+    private boolean checkpoints = true;
 
     public int getCarriers() { return carriers; }
     public void setCarriers(int carriers) { this.carriers = carriers; }
@@ -60,6 +69,13 @@ public class FibrilSettings {
     public void setFlushInterval(Duration flushInterval) { this.flushInterval = flushInterval; }
     public int getFlushMaxEntries() { return flushMaxEntries; }
     public void setFlushMaxEntries(int flushMaxEntries) { this.flushMaxEntries = flushMaxEntries; }
+
+    public String getPacketKey() { return packetKey; }
+    public void setPacketKey(String packetKey) { this.packetKey = packetKey; }
+    public int getMaxPacketBytes() { return maxPacketBytes; }
+    public void setMaxPacketBytes(int maxPacketBytes) { this.maxPacketBytes = maxPacketBytes; }
+    public boolean isCheckpoints() { return checkpoints; }
+    public void setCheckpoints(boolean checkpoints) { this.checkpoints = checkpoints; }
 
     public int carrierCount() {
         return carriers > 0 ? carriers : Math.max(2, Runtime.getRuntime().availableProcessors());

@@ -5,6 +5,9 @@ import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.fibril.effects.EffectCombiner;
 import dev.andromeda.fibril.json.JsJson;
 import dev.andromeda.fibril.mantle.Mantle;
+import dev.andromeda.fibril.migration.FibrilStreams;
+import dev.andromeda.fibril.migration.PacketKey;
+import dev.andromeda.fibril.migration.SharedObjects;
 import dev.andromeda.fibril.modules.Modules;
 import dev.andromeda.fibril.sandbox.FibrilExit;
 import dev.andromeda.fibril.sandbox.FibrilStop;
@@ -68,8 +71,20 @@ public final class Nucleus implements AutoCloseable {
     private final Map<String, CompletableFuture<String>> storedCode = new ConcurrentHashMap<>();
     private final Map<String, Fibril> live = new ConcurrentHashMap<>();
     private final Map<String, Fibril> ended;
+    /** Fibrils that moved away: id → where they went (their URI answers 404 here, so the gateway resolves again). */
+    private final Map<String, String> moved;
+    private final Transfers transfers;
 
+    static {
+        FibrilStreams.enableRhinoSerialization();
+    }
+
+    /** A nucleus whose migration packets are signed with {@code m31.fibril.packet-key} (or a per-process key). */
     public Nucleus(String node, FibrilSettings settings, Mantle mantle, EffectCombiner combiner) {
+        this(node, settings, mantle, combiner, PacketKey.resolve(settings.getPacketKey(), null));
+    }
+
+    public Nucleus(String node, FibrilSettings settings, Mantle mantle, EffectCombiner combiner, PacketKey packetKey) {
         this.node = node;
         this.settings = settings;
         this.mantle = mantle;
@@ -80,12 +95,21 @@ public final class Nucleus implements AutoCloseable {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Fibril> eldest) { return size() > keep; }
         };
+        this.moved = java.util.Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, String> eldest) { return size() > keep; }
+        });
         try (Context cx = factory.enterContext()) {
             ScriptableObject s = SharedScope.create(cx);
             this.shims = new Shims(cx, s);
             this.modules = new Modules(this, cx, s);
             s.sealObject();
             this.shared = s;
+            this.transfers = new Transfers(this, SharedObjects.of(cx, s, modules.sharedRoots()), packetKey);
+        }
+        if (packetKey.processLocal()) {
+            log.warn("node {}: no m31.fibril.packet-key (nor m31.auth.secret): migration packets are signed with a random key,"
+                    + " so fibrils can move only between nodes of this process", node);
         }
         AtomicInteger n = new AtomicInteger();
         int count = settings.carrierCount();
@@ -107,6 +131,10 @@ public final class Nucleus implements AutoCloseable {
     public ScheduledExecutorService timers() { return timers; }
     public Shims shims() { return shims; }
     public Modules modules() { return modules; }
+    SandboxContextFactory factory() { return factory; }
+    /** The node's sealed library scope (the standard objects and the modules), every fibril's prototype. */
+    ScriptableObject library() { return shared; }
+    Transfers transfers() { return transfers; }
 
     // --- spawning -----------------------------------------------------------------------
 
@@ -115,6 +143,15 @@ public final class Nucleus implements AutoCloseable {
      * naming so its URI routes here, and queues it. Runs on a request thread.
      */
     public Fibril spawn(SpawnSpec spec) {
+        return spawn(spec, false);
+    }
+
+    /**
+     * As {@link #spawn(SpawnSpec)}; {@code anchored} pins the fibril here. Its spawn packet is
+     * checkpointed in the store (and a script's source stored under /code) before it is queued
+     * and the spawn acknowledged, so that it can be started again elsewhere.
+     */
+    public Fibril spawn(SpawnSpec spec, boolean anchored) {
         Program program = load(spec);
         checkSize("args", spec.args());
         checkSize("env", spec.env());
@@ -123,6 +160,8 @@ public final class Nucleus implements AutoCloseable {
         if (spec.fromChild() != null) Ids.require(spec.fromChild(), Ids.CHANNEL, "fromChild");
         Fibril f = new Fibril(Ids.newId(Ids.FIBRIL), this, program, spec,
                 settings.getTimeSlice().toNanos(), settings.getMaxInstructions());
+        f.anchor(anchored);
+        checkpointSpawn(f, spec);
         live.put(f.id(), f);
         bind(f);
         f.wallClock = timers.schedule(() -> stop(f, new FibrilStop("wall-clock limit exceeded (" + settings.getWallClock()
@@ -139,6 +178,23 @@ public final class Nucleus implements AutoCloseable {
             // GET /fibrils/{id} to it waits for naming, so keep trying in the background
             log.warn("fibril {}: binding in naming failed ({}), retrying in the background", f.id(), Fibril.describe(e));
             retry(() -> mantle.bind(f.id(), "fibril"), 10, 500);
+        }
+    }
+
+    private void checkpointSpawn(Fibril f, SpawnSpec spec) {
+        if (!settings.isCheckpoints()) return;
+        ObjectNode packet = F.objectNode();
+        packet.put("kind", f.program().kind().name()).put("fingerprint", f.program().fingerprint());
+        packet.set("args", f.args());
+        packet.set("env", f.env());
+        packet.put("parent", f.parent()).put("toChild", f.toChild()).put("fromChild", f.fromChild()).put("anchored", f.anchored())
+                .put("created", f.created().toEpochMilli());
+        // a script sent as source is stored under /code too, so the checkpoint names all it needs
+        CompletableFuture<?> code = spec.source() != null ? storeCode(spec.source()) : CompletableFuture.completedFuture(null);
+        try {
+            CompletableFuture.allOf(code, transfers.checkpoint(f.id(), "spawned", node, 0, packet)).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw M31Problem.unavailable("cannot checkpoint the spawn in the store: " + Fibril.describe(e));
         }
     }
 
@@ -193,7 +249,7 @@ public final class Nucleus implements AutoCloseable {
             // a function travels as its own text; in parentheses it is an expression whose value is the function
             String text = kind == Program.Kind.SCRIPT ? source : "(" + source + "\n)";
             Script script = cx.compileString(text, name, 1, null);
-            return new Program(kind, fp, script);
+            return new Program(kind, fp, script, source);
         } catch (EvaluatorException e) {
             int col = e.columnNumber();
             if (kind == Program.Kind.FUNCTION && e.lineNumber() == 1 && col > 0) col--;
@@ -218,7 +274,15 @@ public final class Nucleus implements AutoCloseable {
 
     // --- running ------------------------------------------------------------------------
 
-    private void submit(Fibril f) {
+    /** The compiled program of a fibril that arrives with its source (compiled once per node, as for a spawn). */
+    Program program(Program.Kind kind, String fingerprint, String source) {
+        Program p = code.get(kind, fingerprint);
+        if (p != null) return p;
+        if (source == null) throw M31Problem.badRequest("header", "the packet carries no source for code " + fingerprint);
+        return load(new SpawnSpec(kind, source, fingerprint, null, null, null, null, null));
+    }
+
+    void submit(Fibril f) {
         try {
             carriers.execute(() -> runSlice(f));
         } catch (RejectedExecutionException shuttingDown) {
@@ -227,21 +291,33 @@ public final class Nucleus implements AutoCloseable {
     }
 
     private void runSlice(Fibril f) {
-        switch (f.beginSlice()) {
+        Fibril.Begin begin = f.beginSlice();
+        switch (begin) {
             case SKIP -> { return; }
             case STOP -> { end(f, f.stopRequest()); return; }
-            case RUN -> { }
+            case RUN, TRANSFER -> { }
         }
         try (Context cx = factory.enterContext()) {
             cx.putThreadLocal(SandboxContextFactory.METER_KEY, f);
             f.startSlice();
+            if (begin == Fibril.Begin.TRANSFER) {
+                try {
+                    transfers.carry(f, cx);
+                } catch (RuntimeException | StackOverflowError e) {
+                    log.error("fibril {}: transfer failed inside the nucleus", f.id(), e);
+                    fail(f, "internal error while moving the fibril: " + e);
+                } finally {
+                    cx.removeThreadLocal(SandboxContextFactory.METER_KEY);
+                }
+                return;
+            }
             try {
                 Object result = step(f, cx);
                 complete(f, result);
             } catch (ContinuationPending p) {
                 Suspension s = (Suspension) p.getApplicationState();
                 if (f.park(p.getContinuation(), s)) {
-                    s.future().whenComplete((v, e) -> { if (f.wake()) submit(f); });
+                    s.future().whenComplete((v, e) -> { if (f.wake(s)) submit(f); });
                 } else {
                     end(f, f.stopRequest());
                 }
@@ -264,6 +340,7 @@ public final class Nucleus implements AutoCloseable {
 
     private Object step(Fibril f, Context cx) {
         if (f.scope == null) {
+            if (f.program().script() == null) throw new IllegalStateException("fibril " + f.id() + " has no code to start from");
             f.scope = SharedScope.newGlobal(cx, shared);
             Program p = f.program();
             if (p.kind() == Program.Kind.SCRIPT) {
@@ -325,6 +402,8 @@ public final class Nucleus implements AutoCloseable {
      */
     private void finish(Fibril f, Fibril.State state, JsonNode result, String error) {
         f.ending();
+        Fibril.Transfer t = f.endTransfer();
+        if (t != null) t.outcome().completeExceptionally(M31Problem.conflict("fibril " + f.id() + " ended before it could move"));
         if (f.wallClock != null) f.wallClock.cancel(false);
         CompletableFuture<?> reported = combiner.awaitDurable(f.lastEffectGen()).exceptionally(e -> {
             log.error("fibril {}: its effects may not be durable: {}", f.id(), Fibril.describe(e));
@@ -339,6 +418,7 @@ public final class Nucleus implements AutoCloseable {
         reported.whenComplete((v, e) -> {
             if (e != null) log.warn("fibril {}: could not tell its parent it ended: {}", f.id(), Fibril.describe(e));
             f.ended(state, result, error);
+            transfers.ended(f, state);
             live.remove(f.id());
             synchronized (ended) {
                 ended.put(f.id(), f);
@@ -376,11 +456,75 @@ public final class Nucleus implements AutoCloseable {
         return Fibril.unwrap(e) instanceof M31Problem p && p.status() >= 400 && p.status() < 500 && p.status() != 408;
     }
 
+    // --- transfers ----------------------------------------------------------------------
+
+    /** Parks a fibril again after a transfer that left it here, and wakes it when its wait is over. */
+    void repark(Fibril f, Object cont, Suspension s) {
+        if (f.reparkAfterTransfer(cont, s)) {
+            s.future().whenComplete((v, e) -> { if (f.wake(s)) submit(f); });
+        } else {
+            end(f, f.stopRequest());
+        }
+    }
+
+    /** Takes in a fibril that arrived: it resumes with {@code s} (its value, or its wait started again). */
+    void adopt(Fibril f, Object cont, Suspension s) {
+        moved.remove(f.id());
+        live.put(f.id(), f);
+        long left = settings.getWallClock().toMillis() - (System.currentTimeMillis() - f.created().toEpochMilli());
+        f.wallClock = timers.schedule(() -> stop(f, new FibrilStop("wall-clock limit exceeded (" + settings.getWallClock()
+                + ")", false)), Math.max(0, left), TimeUnit.MILLISECONDS);
+        repark(f, cont, s);
+    }
+
+    /** The fibril now runs on {@code target}: forget it here but where it went. */
+    void movedAway(Fibril f, String target) {
+        if (f.wallClock != null) f.wallClock.cancel(false);
+        f.moved(target);
+        moved.put(f.id(), target);
+        live.remove(f.id(), f);
+    }
+
+    /** Moves a fibril to {@code target} at its next suspension point; completes with it as the target reports it. */
+    public CompletableFuture<JsonNode> migrate(String id, String target) {
+        return transfers.request(require(id), Fibril.Transfer.Kind.MOVE, target);
+    }
+
+    /** Forks a fibril onto {@code target} at its next suspension point; completes with the clone. */
+    public CompletableFuture<JsonNode> cloneTo(String id, String target) {
+        return transfers.request(require(id), Fibril.Transfer.Kind.CLONE, target);
+    }
+
+    /** sys.migrate / sys.clone: checks the node exists (404 as a JS error) before the fibril asks. */
+    public void checkNode(String target) {
+        transfers.checkNode(target);
+    }
+
+    /** Adopts a signed packet from another node. */
+    public Fibril receive(String header, String state, String sig) {
+        return transfers.accept(header, state, sig);
+    }
+
+    /** Where a fibril that was here went, or null. */
+    public String movedTo(String id) { return moved.get(id); }
+
+    private Fibril require(String id) {
+        Fibril f = live.get(id);
+        if (f != null) return f;
+        String to = moved.get(id);
+        if (to != null) throw M31Problem.notFound("fibril " + id + " moved to node " + to);
+        if (find(id).isPresent()) throw M31Problem.conflict("fibril " + id + " has ended");
+        throw M31Problem.notFound("no fibril " + id + " on node " + node);
+    }
+
+    /** The shared-object registry (tests, benchmarks). */
+    public int sharedObjects() { return transfers.shared().size(); }
+
     // --- control ------------------------------------------------------------------------
 
     public Optional<Fibril> find(String id) {
         Fibril f = live.get(id);
-        if (f != null) return Optional.of(f);
+        if (f != null && f.state() != Fibril.State.MOVED) return Optional.of(f);
         synchronized (ended) {
             return Optional.ofNullable(ended.get(id));
         }
@@ -405,6 +549,17 @@ public final class Nucleus implements AutoCloseable {
     }
 
     public int running() { return live.size(); }
+
+    /** Every fibril this node knows: the live ones, then the ended ones it keeps, oldest first. */
+    public List<Fibril> all() {
+        List<Fibril> out = live();
+        synchronized (ended) {
+            List<Fibril> done = new ArrayList<>(ended.values());
+            done.sort(Comparator.comparing(Fibril::created).thenComparing(Fibril::id));
+            out.addAll(done);
+        }
+        return out;
+    }
 
     /** Converts JSON to a JS value in a fibril's scope, with endpoints made live. */
     public Object toJs(Context cx, org.mozilla.javascript.Scriptable scope, JsonNode value) {

@@ -7,7 +7,7 @@ import org.mozilla.javascript.Script;
  * evaluates to the function to call. Compiled once per node and fingerprint; a compiled
  * script is run in any number of fibril scopes.
  */
-public record Program(Kind kind, String fingerprint, Script script) {
+public record Program(Kind kind, String fingerprint, Script script, String source) {
 
     public enum Kind { SCRIPT, FUNCTION }
 }

@@ -1,0 +1,275 @@
+package dev.andromeda.fibril;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.fibril.effects.EffectCombiner;
+import dev.andromeda.fibril.migration.FibrilStreams;
+import dev.andromeda.fibril.migration.PacketKey;
+import dev.andromeda.fibril.nucleus.Fibril;
+import dev.andromeda.fibril.nucleus.FibrilSettings;
+import dev.andromeda.fibril.nucleus.Nucleus;
+import dev.andromeda.fibril.nucleus.Program;
+import dev.andromeda.fibril.nucleus.SpawnSpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/** Moving and cloning fibrils between two nuclei that share one (fake) constellation. */
+class MigrationTest {
+
+    static final JsonNodeFactory F = JsonNodeFactory.instance;
+    static final PacketKey KEY = PacketKey.resolve("a-test-packet-key-0123456789", null);
+
+    FakeMantle mantle;
+    Nucleus a;
+    Nucleus b;
+    final List<AutoCloseable> closing = new ArrayList<>();
+    final List<JsonNode> packets = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        mantle = new FakeMantle();
+        a = node("A", KEY);
+        b = node("B", KEY);
+        mantle.spawner = req -> {
+            Fibril f = a.spawn(new SpawnSpec(Program.Kind.FUNCTION, null, req.get("fingerprint").asString(),
+                    (ArrayNode) req.get("args"), (ObjectNode) req.get("env"), req.get("parent").asString(),
+                    req.get("toChild").asString(), req.get("fromChild").asString()));
+            return F.objectNode().put("id", f.id());
+        };
+    }
+
+    Nucleus node(String name, PacketKey key) {
+        FibrilSettings s = new FibrilSettings();
+        s.setCarriers(2);
+        EffectCombiner c = new EffectCombiner(mantle, name, s.getFlushInterval(), s.getFlushMaxEntries());
+        Nucleus n = new Nucleus(name, s, mantle.as(name), c, key);
+        closing.add(c);
+        closing.add(n);
+        mantle.nodes.put(name, packet -> {
+            synchronized (packets) { packets.add(packet); }
+            Fibril f = n.receive(packet.get("header").asString(), packet.get("state").asString(), packet.get("sig").asString());
+            return F.objectNode().put("id", f.id()).put("node", name).put("generation", f.generation());
+        });
+        return n;
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable c : closing) c.close();
+    }
+
+    Fibril spawn(Nucleus n, String script, JsonNode... args) {
+        ArrayNode arr = F.arrayNode();
+        for (JsonNode j : args) arr.add(j);
+        return n.spawn(new SpawnSpec(Program.Kind.SCRIPT, script, null, arr, F.objectNode(), null, null, null));
+    }
+
+    static Fibril await(Fibril f) {
+        try {
+            return f.end().get(20, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError(f + " did not end (state " + f.state() + ")", e);
+        }
+    }
+
+    static JsonNode await(CompletableFuture<JsonNode> f) throws Exception {
+        return f.get(20, TimeUnit.SECONDS);
+    }
+
+    Fibril on(Nucleus n, String id) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            var f = n.find(id);
+            if (f.isPresent()) return f.get();
+            Thread.onSpinWait();
+        }
+        throw new AssertionError("no fibril " + id + " on " + n.node());
+    }
+
+    static final String COUNTER = """
+            var sys = require('sys');
+            var state = {items: [], word: /([a-z]+)(\\d)/g, total: 0};
+            function add(i) { state.items.push({i: i, sq: i * i}); state.total += i; }
+            for (var i = 0; i < 40; i++) { add(i); sys.sleep(20); }
+            var m, found = [];
+            while ((m = state.word.exec('ab1 cd2 ef3'))) found.push(m[1] + m[2]);
+            [state.total, state.items.length, state.items[39].sq, sys.self().node, found.join(',')]
+            """;
+
+    @Test
+    void aSleepingFibrilMovesWithItsStateAndFinishesOnTheOtherNode() throws Exception {
+        Fibril f = spawn(a, COUNTER);
+        Thread.sleep(150);
+        JsonNode answer = await(a.migrate(f.id(), "B"));
+        assertThat(answer.path("node").asString()).isEqualTo("B");
+        assertThat(answer.path("generation").asLong()).isEqualTo(2);
+        assertThat(a.movedTo(f.id())).isEqualTo("B");
+        assertThat(a.find(f.id())).isEmpty();
+        assertThat(mantle.bindings.get(f.id())).isEqualTo("B");
+
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().toString()).isEqualTo("[780,40,1521,\"B\",\"ab1,cd2,ef3\"]");
+        assertThat(there.generation()).isEqualTo(2);
+        assertThat(there.created().toEpochMilli()).isEqualTo(f.created().toEpochMilli());
+    }
+
+    @Test
+    void aFibrilMovesItselfInTheMiddleOfARegexLoopAndKeepsItsSequence() throws Exception {
+        String ch = mantle.openChannel(F.objectNode()).get();
+        Fibril f = spawn(a, """
+                var sys = require('sys'), out = sys.args[0];
+                var re = /(\\w+)/g, s = 'alpha beta gamma delta', m, words = [], n = 0, before = sys.self().node;
+                out.send('one');
+                while ((m = re.exec(s))) { words.push(m[1]); if (n++ === 1) sys.migrate('B'); }
+                out.send('two');
+                [before, sys.self().node, words.join(' '), re.lastIndex]
+                """, F.objectNode().put("$ch", "/ch/" + ch).put("end", "send"));
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().toString()).isEqualTo("[\"A\",\"B\",\"alpha beta gamma delta\",0]");
+        // the sequence travelled: the send after the move is the fibril's second effect, not a second first
+        assertThat(mantle.receive(ch, 0, 10).get().values().stream().map(JsonNode::asString).toList()).containsExactly("one", "two");
+        assertThat(there.seq()).isEqualTo(2);
+    }
+
+    @Test
+    void aFibrilWaitingInRecvMovesWithoutLosingOrDuplicatingAMessage() throws Exception {
+        String ch = mantle.openChannel(F.objectNode()).get();
+        Fibril f = spawn(a, """
+                var r = require('sys').args[0], got = [];
+                for (var i = 0; i < 3; i++) got.push(r.recv());
+                [got, require('sys').self().node]
+                """, F.objectNode().put("$ch", "/ch/" + ch).put("end", "recv"));
+        mantle.send(ch, F.numberNode(1), "k1").get();
+        while (f.state() != Fibril.State.PARKED) Thread.onSpinWait();
+        Thread.sleep(50);
+        CompletableFuture<JsonNode> moving = a.migrate(f.id(), "B");
+        // the poll in flight is not cut: the message it takes travels with the fibril
+        mantle.send(ch, F.numberNode(2), "k2").get();
+        assertThat(await(moving).path("node").asString()).isEqualTo("B");
+        mantle.send(ch, F.numberNode(3), "k3").get();
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().toString()).isEqualTo("[[1,2,3],\"B\"]");
+        assertThat(mantle.receive(ch, 0, 10).get().values()).isEmpty();
+    }
+
+    @Test
+    void anAnchoredFibrilDoesNotMoveAndAnUnknownNodeIsNotFound() throws Exception {
+        Fibril f = spawn(a, "var sys = require('sys'); sys.anchor(); sys.sleep(300); sys.self().node");
+        Thread.sleep(100);
+        assertThatThrownBy(() -> a.migrate(f.id(), "B")).isInstanceOfSatisfying(M31Problem.class, p -> assertThat(p.status()).isEqualTo(409));
+        assertThatThrownBy(() -> a.migrate(f.id(), "E9")).isInstanceOfSatisfying(M31Problem.class, p -> assertThat(p.status()).isIn(404, 409));
+        assertThat(await(f).result().asString()).isEqualTo("A");
+
+        Fibril g = spawn(a, "require('sys').sleep(300); 1");
+        assertThatThrownBy(() -> a.migrate(g.id(), "E9")).isInstanceOfSatisfying(M31Problem.class, p -> assertThat(p.status()).isEqualTo(404));
+        assertThat(await(g).state()).isEqualTo(Fibril.State.DONE);
+    }
+
+    @Test
+    void sysMigrateToAnUnknownNodeIsACatchableError() {
+        Fibril f = spawn(a, "var sys = require('sys'); try { sys.migrate('E9'); 'moved' } catch (e) { String(e.message) }");
+        assertThat(await(f).result().asString()).contains("no node E9");
+    }
+
+    @Test
+    void aCloneRunsOnFromTheSamePointAndBothFinish() throws Exception {
+        Fibril f = spawn(a, COUNTER);
+        Thread.sleep(150);
+        JsonNode clone = await(a.cloneTo(f.id(), "B"));
+        String cloneId = clone.path("id").asString();
+        assertThat(cloneId).isNotEqualTo(f.id());
+        Fibril original = await(f);
+        Fibril copy = await(on(b, cloneId));
+        assertThat(original.result().toString()).isEqualTo("[780,40,1521,\"A\",\"ab1,cd2,ef3\"]");
+        assertThat(copy.result().toString()).isEqualTo("[780,40,1521,\"B\",\"ab1,cd2,ef3\"]");
+        assertThat(copy.cloneOf()).isEqualTo(f.id());
+    }
+
+    @Test
+    void sysCloneTellsTheOriginalTheCloneIdAndTheCloneNull() throws Exception {
+        Fibril f = spawn(a, "var sys = require('sys'), x = {n: 41}; var c = sys.clone('B'); x.n++; [c === null ? 'clone' : 'original', x.n, sys.self().node, c]");
+        Fibril original = await(f);
+        String cloneId = original.result().get(3).asString();
+        Fibril copy = await(on(b, cloneId));
+        assertThat(original.result().toString()).startsWith("[\"original\",42,\"A\",");
+        assertThat(copy.result().toString()).isEqualTo("[\"clone\",42,\"B\",null]");
+    }
+
+    @Test
+    void forgedAndTamperedPacketsAreRefused() throws Exception {
+        Fibril f = spawn(a, COUNTER);
+        Thread.sleep(100);
+        await(a.migrate(f.id(), "B"));
+        JsonNode p = packets.get(0);
+        String header = p.get("header").asString();
+        byte[] state = Base64.getDecoder().decode(p.get("state").asString());
+        String sig = p.get("sig").asString();
+
+        // a replay of the very packet is the same arrival, not a second fibril
+        assertThat(b.receive(header, p.get("state").asString(), sig).id()).isEqualTo(f.id());
+
+        state[state.length / 2] ^= 1;
+        assertThatThrownBy(() -> b.receive(header, Base64.getEncoder().encodeToString(state), sig))
+                .isInstanceOfSatisfying(M31Problem.class, e -> assertThat(e.status()).isEqualTo(403));
+        String otherHeader = header.replace("\"to\":\"B\"", "\"to\":\"B\",\"x\":1");
+        assertThatThrownBy(() -> b.receive(otherHeader, p.get("state").asString(), sig))
+                .isInstanceOfSatisfying(M31Problem.class, e -> assertThat(e.status()).isEqualTo(403));
+        PacketKey other = PacketKey.resolve("another-constellation-key-xyz", null);
+        byte[] fine = Base64.getDecoder().decode(p.get("state").asString());
+        String forged = Base64.getEncoder().encodeToString(other.sign(header.getBytes(java.nio.charset.StandardCharsets.UTF_8), fine));
+        assertThatThrownBy(() -> b.receive(header, p.get("state").asString(), forged))
+                .isInstanceOfSatisfying(M31Problem.class, e -> assertThat(e.status()).isEqualTo(403));
+        assertThat(await(on(b, f.id())).state()).isEqualTo(Fibril.State.DONE);
+    }
+
+    @Test
+    void spawnsAndMovesAreCheckpointedInTheStore() throws Exception {
+        Fibril f = spawn(a, COUNTER);
+        JsonNode spawned = mantle.getObject("sys_fibrils", f.id()).get();
+        assertThat(spawned.path("attrs").path("state").asString()).isEqualTo("spawned");
+        assertThat(spawned.path("attrs").path("packet").path("fingerprint").asString()).isEqualTo(f.program().fingerprint());
+        assertThat(mantle.code).containsKey(f.program().fingerprint());
+        Thread.sleep(100);
+        await(a.migrate(f.id(), "B"));
+        JsonNode moving = mantle.getObject("sys_fibrils", f.id()).get();
+        assertThat(moving.path("attrs").path("state").asString()).isEqualTo("moving");
+        assertThat(moving.path("attrs").path("node").asString()).isEqualTo("B");
+        assertThat(moving.path("attrs").path("packet").path("sig").asString()).isNotEmpty();
+        await(on(b, f.id()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < deadline
+                && !"done".equals(mantle.getObject("sys_fibrils", f.id()).get().path("attrs").path("state").asString())) {
+            Thread.sleep(10);
+        }
+        assertThat(mantle.getObject("sys_fibrils", f.id()).get().path("attrs").path("state").asString()).isEqualTo("done");
+    }
+
+    @Test
+    void theAllowListAdmitsScriptObjectsAndNoJavaBridges() throws Exception {
+        assertThat(FibrilStreams.allowed(org.mozilla.javascript.NativeObject.class)).isTrue();
+        assertThat(FibrilStreams.allowed(org.mozilla.javascript.NativeArray.class)).isTrue();
+        assertThat(FibrilStreams.allowed(Object[].class)).isTrue();
+        assertThat(FibrilStreams.allowed(org.mozilla.javascript.NativeJavaObject.class)).isFalse();
+        assertThat(FibrilStreams.allowed(org.mozilla.javascript.FunctionObject.class)).isFalse();
+        assertThat(FibrilStreams.allowed(Class.forName("org.mozilla.javascript.MemberBox"))).isFalse();
+        assertThat(FibrilStreams.allowed(org.mozilla.javascript.JavaAdapter.class)).isFalse();
+        assertThat(FibrilStreams.allowed(java.net.URL.class)).isFalse();
+        assertThat(FibrilStreams.allowed(javax.management.BadAttributeValueExpException.class)).isFalse();
+    }
+}

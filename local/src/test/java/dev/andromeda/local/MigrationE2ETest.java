@@ -1,0 +1,230 @@
+package dev.andromeda.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Fibril migration across the two nodes of a real constellation, used only through the gateway
+ * (plus one direct call to a node, for a forged packet): a running fibril moves from E0 to E1
+ * with its state, its URI keeps working and its generation grows; a message in flight to a
+ * fibril that moves is neither lost nor duplicated; an anchored fibril does not move; a clone and
+ * its original both finish.
+ */
+class MigrationE2ETest {
+
+    static Constellation constellation;
+    static final HttpClient http = HttpClient.newHttpClient();
+    static final JsonMapper json = JsonMapper.builder().build();
+
+    @BeforeAll
+    static void boot() throws Exception {
+        constellation = Constellation.start(Constellation.Options.forTests());
+    }
+
+    @AfterAll
+    static void shutdown() {
+        if (constellation != null) constellation.close();
+    }
+
+    /** Loops with sleeps, noting where each step ran; the state (about 10 KB) must survive the move. */
+    static final String WALKER = """
+            var sys = require('sys'), steps = sys.args[0];
+            var st = {log: [], pad: new Array(10001).join('x'), re: /(\\d+)-(\\d+)/};
+            for (var i = 0; i < steps; i++) { st.log.push(sys.self().node); sys.sleep(100); }
+            var where = {};
+            for (var j = 0; j < st.log.length; j++) where[st.log[j]] = (where[st.log[j]] || 0) + 1;
+            var m = st.re.exec('12-34');
+            [st.log.length, st.pad.length, where, sys.self().node, m[1] + m[2]]
+            """;
+
+    @Test
+    void aRunningFibrilMovesFromE0ToE1WithItsStateAndItsUriKeepsWorking() throws Exception {
+        String id = spawnOn("E0", WALKER, 40);
+        Thread.sleep(700);
+        JsonNode before = body(call("GET", "/fibrils/" + id, null), 200);
+        assertThat(before.path("node").asString()).isEqualTo("E0");
+        long generation = before.path("generation").asLong();
+
+        HttpResponse<String> moved = call("PUT", "/fibrils/" + id + "/node?wait=30", "{\"node\":\"E1\"}");
+        JsonNode after = body(moved, 200);
+        assertThat(after.path("node").asString()).isEqualTo("E1");
+        assertThat(after.path("generation").asLong()).isGreaterThan(generation);
+
+        // the same URI, through the gateway, now reaches E1
+        JsonNode now = body(call("GET", "/fibrils/" + id, null), 200);
+        assertThat(now.path("node").asString()).isEqualTo("E1");
+        JsonNode binding = body(call("GET", "/names/bindings/" + id, null), 200);
+        assertThat(binding.path("node").asString()).isEqualTo("E1");
+        assertThat(binding.path("generation").asLong()).isEqualTo(after.path("generation").asLong());
+
+        JsonNode done = body(call("GET", "/fibrils/" + id + "?wait=30", null), 200);
+        assertThat(done.path("state").asString()).as(done.path("error").asString()).isEqualTo("done");
+        JsonNode r = done.path("result");
+        assertThat(r.get(0).asInt()).isEqualTo(40);
+        assertThat(r.get(1).asInt()).isEqualTo(10000);
+        assertThat(r.get(2).path("E0").asInt()).isPositive();
+        assertThat(r.get(2).path("E1").asInt()).isPositive();
+        assertThat(r.get(2).path("E0").asInt() + r.get(2).path("E1").asInt()).isEqualTo(40);
+        assertThat(r.get(3).asString()).isEqualTo("E1");
+        assertThat(r.get(4).asString()).isEqualTo("1234");
+        // the node it left answers 404 for it: that is what sends the gateway back to naming
+        HttpResponse<String> old = direct("GET", constellation.url("E0") + "/fibrils/" + id, null);
+        assertThat(old.statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aMessageInFlightToAMovingFibrilIsNeitherLostNorDuplicated() throws Exception {
+        String ch = body(call("POST", "/ch", "{\"type\":\"Any\"}"), 201).path("id").asString();
+        String script = """
+                var r = require('sys').args[0], got = [];
+                for (var i = 0; i < 3; i++) got.push(r.recv());
+                [got, require('sys').self().node]
+                """;
+        String body = json.writeValueAsString(Map.of("source", script, "node", "E0",
+                "args", List.of(Map.of("$ch", "/ch/" + ch, "end", "recv"))));
+        String id = body(call("POST", "/fibrils", body), 201).path("id").asString();
+        send(ch, 1, "m1");
+        awaitState(id, "parked");
+        // ask for the move without waiting: the receive in flight must end first, and it ends with message 2
+        HttpResponse<String> asked = call("PUT", "/fibrils/" + id + "/node?wait=0", "{\"node\":\"E1\"}");
+        assertThat(asked.statusCode()).as(asked.body()).isIn(200, 202);
+        send(ch, 2, "m2");
+        awaitNode(id, "E1");
+        send(ch, 3, "m3");
+        JsonNode done = body(call("GET", "/fibrils/" + id + "?wait=30", null), 200);
+        assertThat(done.path("state").asString()).as(done.path("error").asString()).isEqualTo("done");
+        assertThat(done.path("result").toString()).isEqualTo("[[1,2,3],\"E1\"]");
+        JsonNode rest = body(call("GET", "/ch/" + ch + "/messages?wait=0", null), 200);
+        assertThat(rest.path("messages")).isEmpty();
+    }
+
+    @Test
+    void anAnchoredFibrilRefusesToMoveAndAnUnknownNodeIsNotFound() throws Exception {
+        String id = spawnOn("E0", WALKER, 30);
+        body(call("PUT", "/fibrils/" + id + "/anchor", "{\"anchored\":true}"), 200);
+        HttpResponse<String> refused = call("PUT", "/fibrils/" + id + "/node", "{\"node\":\"E1\"}");
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(409);
+        assertThat(refused.headers().firstValue("Content-Type").orElse("")).contains("problem+json");
+        body(call("PUT", "/fibrils/" + id + "/anchor", "{\"anchored\":false}"), 200);
+        HttpResponse<String> unknown = call("PUT", "/fibrils/" + id + "/node", "{\"node\":\"E9\"}");
+        assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(404);
+        JsonNode done = body(call("GET", "/fibrils/" + id + "?wait=30", null), 200);
+        assertThat(done.path("state").asString()).isEqualTo("done");
+        assertThat(done.path("result").get(3).asString()).isEqualTo("E0");
+    }
+
+    @Test
+    void aCloneForksOntoTheOtherNodeAndBothFinish() throws Exception {
+        String id = spawnOn("E0", WALKER, 30);
+        Thread.sleep(500);
+        JsonNode clone = body(call("POST", "/fibrils/" + id + "/clone", "{\"node\":\"E1\"}"), 201);
+        String cloneId = clone.path("id").asString();
+        assertThat(cloneId).isNotEqualTo(id);
+        JsonNode original = body(call("GET", "/fibrils/" + id + "?wait=30", null), 200);
+        JsonNode copy = body(call("GET", "/fibrils/" + cloneId + "?wait=30", null), 200);
+        assertThat(original.path("state").asString()).as(original.path("error").asString()).isEqualTo("done");
+        assertThat(copy.path("state").asString()).as(copy.path("error").asString()).isEqualTo("done");
+        assertThat(original.path("node").asString()).isEqualTo("E0");
+        assertThat(copy.path("node").asString()).isEqualTo("E1");
+        assertThat(copy.path("cloneOf").asString()).isEqualTo(id);
+        assertThat(original.path("result").get(0).asInt()).isEqualTo(30);
+        assertThat(copy.path("result").get(0).asInt()).isEqualTo(30);
+        // the clone started where the original was: it too ran its first steps on E0
+        assertThat(copy.path("result").get(2).path("E0").asInt()).isPositive();
+        assertThat(copy.path("result").get(3).asString()).isEqualTo("E1");
+    }
+
+    @Test
+    void aForgedPacketIsRefusedAndEveryNodeListsItsFibrils() throws Exception {
+        String forged = json.writeValueAsString(Map.of("header", "{\"id\":\"x\",\"to\":\"E1\"}", "state", "AAAA", "sig", "AAAA"));
+        HttpResponse<String> refused = direct("POST", constellation.url("E1") + "/net/node=E1/arrivals", forged);
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(403);
+
+        String a = spawnOn("E0", WALKER, 20);
+        String b = spawnOn("E1", WALKER, 20);
+        // GET /fibrils on any node answers for the whole constellation
+        JsonNode all = json.readTree(direct("GET", constellation.url("E0") + "/fibrils?state=parked", null).body());
+        List<String> ids = all.path("fibrils").valueStream().map(f -> f.path("id").asString()).toList();
+        assertThat(ids).contains(a, b);
+        assertThat(all.path("fibrils").valueStream().map(f -> f.path("state").asString()).distinct().toList()).containsOnly("parked");
+    }
+
+    // --- helpers ------------------------------------------------------------------------
+
+    static String spawnOn(String node, String script, Object... args) throws Exception {
+        String body = json.writeValueAsString(Map.of("source", script, "node", node, "args", List.of(args)));
+        JsonNode f = body(call("POST", "/fibrils", body), 201);
+        assertThat(f.path("node").asString()).isEqualTo(node);
+        return f.path("id").asString();
+    }
+
+    static void send(String ch, int value, String key) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/ch/" + ch + "/messages"))
+                .header("Authorization", "Bearer " + constellation.token()).header("Content-Type", "application/json")
+                .header("Idempotency-Key", key).POST(HttpRequest.BodyPublishers.ofString(String.valueOf(value)));
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+    }
+
+    static void awaitState(String id, String state) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        String seen = "";
+        while (System.nanoTime() < deadline) {
+            seen = body(call("GET", "/fibrils/" + id, null), 200).path("state").asString();
+            if (seen.equals(state)) return;
+            Thread.sleep(50);
+        }
+        throw new AssertionError(id + " never became " + state + " (last " + seen + ")");
+    }
+
+    static void awaitNode(String id, String node) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        String seen = "";
+        while (System.nanoTime() < deadline) {
+            HttpResponse<String> r = call("GET", "/fibrils/" + id, null);
+            if (r.statusCode() == 200) {
+                seen = json.readTree(r.body()).path("node").asString();
+                if (seen.equals(node)) return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(id + " never reached node " + node + " (last " + seen + ")");
+    }
+
+    static JsonNode body(HttpResponse<String> r, int status) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        return json.readTree(r.body());
+    }
+
+    static HttpResponse<String> call(String method, String path, String body) throws Exception {
+        return direct(method, constellation.gatewayUrl() + path, body);
+    }
+
+    /**
+     * With the admin token (what the gateway checks) and, for calls straight to a node past the
+     * gateway, an identity signed as the gateway would sign it (the gateway strips a client's).
+     */
+    static HttpResponse<String> direct(String method, String url, String body) throws Exception {
+        String identity = constellation.internalIdentity().sign(
+                dev.andromeda.common.security.Caller.of("admin", List.of("admin")), method, URI.create(url).getRawPath());
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
+                .timeout(Duration.ofSeconds(90))
+                .header("Authorization", "Bearer " + constellation.token())
+                .header(dev.andromeda.common.security.InternalIdentity.HEADER, identity)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) b.header("Content-Type", "application/json");
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+}
