@@ -1,24 +1,63 @@
 package dev.andromeda.channel;
 
 import dev.andromeda.api.ChannelsApi;
+import dev.andromeda.api.model.AckRequest;
+import dev.andromeda.api.model.AckResult;
 import dev.andromeda.api.model.Channel;
 import dev.andromeda.api.model.ChannelSpec;
+import dev.andromeda.api.model.Endpoint;
+import dev.andromeda.api.model.EndpointRequest;
+import dev.andromeda.api.model.Message;
 import dev.andromeda.api.model.MessageBatch;
 import dev.andromeda.api.model.SendResult;
 import dev.andromeda.common.id.Ids;
+import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.problem.ProblemAdvice;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
-/** /ch: typed one-way FIFO channels carried by Kafka. */
+/**
+ * /ch: typed one-way FIFO channels carried by Kafka. Besides the generated contract: NDJSON
+ * batches (POST with Content-Type application/x-ndjson) and streamed receiving (GET with Accept
+ * application/x-ndjson or text/event-stream). Inputs kept out of the generated signatures (so the
+ * generated client stays source compatible) are read from the request: the capability
+ * ({@value Caps#HEADER} header or {@code cap} query), {@code wait} on sync sends, {@code ack} and
+ * {@code lease} on receives.
+ */
 @RestController
 public class ChannelController implements ChannelsApi {
 
-    private final ChannelService channels;
+    static final String NDJSON = "application/x-ndjson";
 
-    public ChannelController(ChannelService channels) {
+    private final ChannelService channels;
+    private final HttpServletRequest request;
+    private final JsonMapper json;
+
+    public ChannelController(ChannelService channels, HttpServletRequest request, JsonMapper json) {
         this.channels = channels;
+        this.request = request;
+        this.json = json;
     }
 
     @Override
@@ -29,24 +68,177 @@ public class ChannelController implements ChannelsApi {
 
     @Override
     public ResponseEntity<Channel> getChannel(String id) {
-        return ResponseEntity.ok(channels.get(Ids.require(id, Ids.CHANNEL, "id")));
+        return ResponseEntity.ok(channels.get(Ids.require(id, Ids.CHANNEL, "id"), cap(request)));
     }
 
     @Override
     public ResponseEntity<Void> closeChannel(String id) {
-        channels.close(Ids.require(id, Ids.CHANNEL, "id"));
+        channels.close(Ids.require(id, Ids.CHANNEL, "id"), cap(request));
         return ResponseEntity.noContent().build();
     }
 
     @Override
     public ResponseEntity<SendResult> sendMessage(String id, Object body, String idempotencyKey) {
         Ids.require(id, Ids.CHANNEL, "id");
-        return ResponseEntity.status(HttpStatus.ACCEPTED).body(channels.send(id, body, idempotencyKey));
+        JsonNode value = json.valueToTree(body);
+        return ResponseEntity.status(HttpStatus.ACCEPTED)
+                .body(channels.send(id, value, idempotencyKey, cap(request), intParam(request, "wait")));
+    }
+
+    /** Many messages, one JSON value a line; all checked before any is enqueued. */
+    @PostMapping(path = "/ch/{id}/messages", consumes = NDJSON, produces = MediaType.APPLICATION_JSON_VALUE)
+    public ResponseEntity<SendResult> sendBatch(@PathVariable("id") String id,
+                                                @RequestHeader(value = "Idempotency-Key", required = false) String idempotencyKey,
+                                                HttpServletRequest req) throws IOException {
+        Ids.require(id, Ids.CHANNEL, "id");
+        List<JsonNode> values = new ArrayList<>();
+        List<byte[]> raw = new ArrayList<>();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(req.getInputStream(), StandardCharsets.UTF_8), 1 << 16)) {
+            int line = 0;
+            for (String s; (s = in.readLine()) != null; line++) {
+                if (s.isBlank()) continue;
+                if (s.length() > ChannelService.MAX_MESSAGE_BYTES + 1024) {
+                    throw M31Problem.tooLarge("[" + values.size() + "]", "line " + (line + 1) + ": a message is at most " + ChannelService.MAX_MESSAGE_BYTES + " bytes");
+                }
+                if (values.size() >= ChannelService.MAX_BATCH_MESSAGES) {
+                    throw M31Problem.tooLarge("body", "a batch is at most " + ChannelService.MAX_BATCH_MESSAGES + " messages");
+                }
+                try {
+                    values.add(json.readTree(s));
+                    raw.add(s.strip().getBytes(StandardCharsets.UTF_8));
+                } catch (RuntimeException notJson) {
+                    throw M31Problem.badRequest("[" + values.size() + "]", "line " + (line + 1) + " is not JSON");
+                }
+            }
+        }
+        return ResponseEntity.status(HttpStatus.ACCEPTED)
+                .body(channels.send(id, values, raw, true, idempotencyKey, cap(req), intParam(req, "wait")));
     }
 
     @Override
     public ResponseEntity<MessageBatch> receiveMessages(String id, Integer wait, Integer max) {
         Ids.require(id, Ids.CHANNEL, "id");
-        return ResponseEntity.ok(channels.receive(id, wait == null ? 0 : wait, max == null ? 100 : max));
+        return ResponseEntity.ok(channels.receive(id, cap(request), wait == null ? 0 : wait, max == null ? 100 : max,
+                ack(request, "auto", ChannelService.DEFAULT_LEASE)));
+    }
+
+    /**
+     * A stream of messages: NDJSON (one {"seq", "value"} a line, a blank line as keep-alive, a last
+     * line {"closed": true}) or Server-Sent Events (id = seq, data = the message; a last event
+     * "closed"). What it writes is leased (renewed while the stream lives) unless ?ack=auto; a
+     * reconnect with Last-Event-ID / ?after= acknowledges up to that seq and resumes after it.
+     * Reached as GET /ch/{id}/messages with such an Accept (see {@link StreamRouting}).
+     */
+    @GetMapping(path = StreamRouting.STREAM_PATH)
+    public void stream(@PathVariable("id") String id,
+                       @RequestParam(value = "max", required = false, defaultValue = "1000") int max,
+                       @RequestParam(value = "after", required = false) Long after,
+                       @RequestHeader(value = "Last-Event-ID", required = false) String lastEventId,
+                       HttpServletRequest req, HttpServletResponse resp) throws IOException {
+        Ids.require(id, Ids.CHANNEL, "id");
+        if (max < 1 || max > 10_000) throw M31Problem.badRequest("max", "max is 1 to 10000");
+        String accept = req.getHeader("Accept");
+        boolean sse = accept != null && accept.contains(MediaType.TEXT_EVENT_STREAM_VALUE)
+                && !(accept.contains(NDJSON) && accept.indexOf(NDJSON) < accept.indexOf(MediaType.TEXT_EVENT_STREAM_VALUE));
+        ChannelService.Ack ack = ack(req, "manual", 60);
+        ChannelStore.Row ch = channels.row(id);
+        String grp = channels.groupOf(ch, cap(req));
+        Long resume = after;
+        if (sse && lastEventId != null && !lastEventId.isBlank()) {
+            try {
+                resume = Long.parseLong(lastEventId.trim());
+            } catch (NumberFormatException e) {
+                throw M31Problem.badRequest("Last-Event-ID", "Last-Event-ID is a seq");
+            }
+        }
+        long epoch = channels.beginStream(ch, grp, resume);
+
+        resp.setStatus(200);
+        resp.setContentType(sse ? MediaType.TEXT_EVENT_STREAM_VALUE + ";charset=UTF-8" : NDJSON);
+        resp.setHeader("Cache-Control", "no-cache");
+        resp.setHeader("X-Accel-Buffering", "no");
+        OutputStream out = resp.getOutputStream();
+        out.flush();
+        try {
+            while (true) {
+                MessageBatch b = channels.take(ch, grp, 15, max, ack, true, epoch);
+                if (b == null) return; // a resumed stream of this cursor took over
+                for (Message m : b.getMessages()) {
+                    byte[] value = json.writeValueAsBytes(m.getValue());
+                    if (sse) {
+                        out.write(("id: " + m.getSeq() + "\ndata: ").getBytes(StandardCharsets.UTF_8));
+                        out.write(value);
+                        out.write("\n\n".getBytes(StandardCharsets.UTF_8));
+                    } else {
+                        out.write(("{\"seq\":" + m.getSeq() + ",\"value\":").getBytes(StandardCharsets.UTF_8));
+                        out.write(value);
+                        out.write("}\n".getBytes(StandardCharsets.UTF_8));
+                    }
+                }
+                if (b.getMessages().isEmpty() && !Boolean.TRUE.equals(b.getClosed())) {
+                    out.write((sse ? ": keep-alive\n\n" : "\n").getBytes(StandardCharsets.UTF_8));
+                }
+                if (Boolean.TRUE.equals(b.getClosed())) {
+                    out.write((sse ? "event: closed\ndata: {}\n\n" : "{\"closed\":true}\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    return;
+                }
+                out.flush();
+            }
+        } catch (IOException gone) {
+            // the receiver went away: what it held is given back now rather than at the lease's end
+            channels.release(ch, grp, epoch);
+        }
+    }
+
+    @Override
+    public ResponseEntity<AckResult> ackMessages(String id, AckRequest body) {
+        Ids.require(id, Ids.CHANNEL, "id");
+        if (body.getUpTo() == null) throw M31Problem.badRequest("upTo", "upTo is the seq to acknowledge up to");
+        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo())));
+    }
+
+    @Override
+    public ResponseEntity<Endpoint> cloneEndpoint(String id, EndpointRequest body) {
+        Ids.require(id, Ids.CHANNEL, "id");
+        if (body.getEnd() == null) throw M31Problem.badRequest("end", "end is send or recv");
+        Endpoint e = channels.clone(id, cap(request), body.getEnd().getValue(), body.getMode() == null ? null : body.getMode().getValue());
+        return ResponseEntity.status(HttpStatus.CREATED).body(e);
+    }
+
+    /** 429 with the Retry-After a sender should honour. */
+    @ExceptionHandler(ChannelService.ChannelFull.class)
+    ResponseEntity<ProblemDetail> full(ChannelService.ChannelFull e, HttpServletRequest req) {
+        return ResponseEntity.status(429).contentType(MediaType.APPLICATION_PROBLEM_JSON).header("Retry-After", "1")
+                .body(ProblemAdvice.problem(429, e.type(), e.getMessage(), null, req.getRequestURI()));
+    }
+
+    // --- request inputs kept out of the generated signatures ----------------------------------
+
+    static String cap(HttpServletRequest req) {
+        String c = req.getHeader(Caps.HEADER);
+        return c != null ? c : req.getParameter("cap");
+    }
+
+    private static Integer intParam(HttpServletRequest req, String name) {
+        String v = req.getParameter(name);
+        if (v == null) return null;
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw M31Problem.badRequest(name, name + " is a whole number");
+        }
+    }
+
+    private static ChannelService.Ack ack(HttpServletRequest req, String dflt, int dfltLease) {
+        String a = req.getParameter("ack");
+        if (a == null) a = dflt;
+        Integer lease = intParam(req, "lease");
+        if (lease != null && (lease < 1 || lease > 600)) throw M31Problem.badRequest("lease", "lease is 1 to 600 seconds");
+        return switch (a) {
+            case "auto" -> ChannelService.Ack.AUTO;
+            case "manual" -> new ChannelService.Ack(true, lease == null ? dfltLease : lease);
+            default -> throw M31Problem.badRequest("ack", "ack is auto or manual");
+        };
     }
 }

@@ -2,6 +2,8 @@ package dev.andromeda.channel;
 
 import dev.andromeda.api.model.Channel;
 import dev.andromeda.api.model.ChannelSpec;
+import dev.andromeda.api.model.Endpoint;
+import dev.andromeda.api.model.EndpointInfo;
 import dev.andromeda.api.model.Message;
 import dev.andromeda.api.model.MessageBatch;
 import dev.andromeda.api.model.SendResult;
@@ -9,13 +11,17 @@ import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DuplicateKeyException;
@@ -25,160 +31,349 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Channel semantics over {@link ChannelStore} (sequence, cursor, idempotency) and Kafka (the
- * messages). Sends of one channel are serialized by its row lock, held until Kafka acknowledged
- * the record, so seq order is the record order in the partition.
+ * Channel semantics over {@link ChannelStore} (cursors, idempotency, endpoints) and Kafka (the
+ * messages). A message's seq is its record's offset + 1. Sends of one channel are serialized by
+ * its row lock, held until Kafka acknowledged the records and the send is recorded, so the order
+ * of sends is the record order in the partition; the dispatcher delivers a record only when its
+ * send's attempt is recorded (a send that fails is never delivered, whatever Kafka took).
  *
- * <p>Deepening ahead (a later issue): sync mode (rendezvous: the send answers when a receiver
- * took the message — a waiter on the cursor here), capacity as back-pressure on async senders,
- * cloned endpoints and capabilities, exactly-once across broker restarts (Kafka transactions
- * bracketing the DB commit; the envelope already carries seq and the idempotency key).
+ * <p>Receiving takes from a cursor: the channel's own (its recv endpoint and shared clones) or a
+ * broadcast clone's. Auto-ack moves the cursor in PostgreSQL before the messages are answered;
+ * manual ack leases them until {@link #ack} or the lease's end.
  */
 @Service
 public class ChannelService {
 
     private static final Logger log = LoggerFactory.getLogger(ChannelService.class);
     public static final int MAX_MESSAGE_BYTES = 1024 * 1024;
+    public static final int MAX_BATCH_MESSAGES = 100_000;
+    public static final long MAX_BATCH_BYTES = 64L * 1024 * 1024;
+    static final int DEFAULT_SYNC_WAIT = 30;
+    static final int DEFAULT_LEASE = 30;
+
+    /** How a receive acknowledges: auto (answered = acknowledged) or manual (leased for {@code leaseSeconds}). */
+    public record Ack(boolean manual, int leaseSeconds) {
+        static final Ack AUTO = new Ack(false, 0);
+    }
 
     private final ChannelStore store;
     private final KafkaPlumbing kafka;
     private final Dispatcher dispatcher;
     private final ChannelTypes types;
+    private final Caps caps;
     private final JsonMapper json;
     private final TransactionTemplate tx;
+    /** channel|endpoint id → the cursor a recv clone takes from (endpoints never change). */
+    private final Map<String, String> endpointGroups = new ConcurrentHashMap<>();
 
-    public ChannelService(ChannelStore store, KafkaPlumbing kafka, Dispatcher dispatcher, ChannelTypes types,
+    public ChannelService(ChannelStore store, KafkaPlumbing kafka, Dispatcher dispatcher, ChannelTypes types, Caps caps,
                           JsonMapper json, TransactionTemplate tx) {
         this.store = store;
         this.kafka = kafka;
         this.dispatcher = dispatcher;
         this.types = types;
+        this.caps = caps;
         this.json = json;
         this.tx = tx;
     }
 
+    // --- create, look, close ---------------------------------------------------------------
+
     public Channel create(ChannelSpec spec) {
         JsonNode type = types.normalize(spec.getType() == null ? null : json.valueToTree(spec.getType()));
         String mode = spec.getMode() == null ? "async" : spec.getMode().getValue();
+        boolean capabilities = Boolean.TRUE.equals(spec.getCapabilities());
         String id = Ids.newId(Ids.CHANNEL);
         String name = spec.getName();
-        if (name == null) {
-            ChannelStore.Row row = store.insert(id, type, mode, spec.getCapacity(), null, kafka.sharedTopic(), kafka.partitionOf(id));
-            return view(row);
-        }
-        String topic = KafkaPlumbing.namedTopic(name);
         ChannelStore.Row row;
-        try {
-            // the row and the topic together: a topic that cannot be made leaves no channel behind
-            row = tx.execute(s -> {
-                ChannelStore.Row r = store.insert(id, type, mode, spec.getCapacity(), name, topic, 0);
-                kafka.ensureTopic(topic, 1);
-                return r;
-            });
-        } catch (DuplicateKeyException taken) {
-            throw M31Problem.conflict("a channel named '" + name + "' exists");
-        } catch (IllegalStateException kafkaDown) {
-            throw M31Problem.unavailable("cannot create topic " + topic + ": " + kafkaDown.getMessage());
+        if (name == null) {
+            row = tx.execute(s -> store.insert(id, type, mode, spec.getCapacity(), null, kafka.sharedTopic(), kafka.partitionOf(id), capabilities));
+        } else {
+            String topic = KafkaPlumbing.namedTopic(name);
+            try {
+                // the row and the topic together: a topic that cannot be made leaves no channel behind
+                row = tx.execute(s -> {
+                    ChannelStore.Row r = store.insert(id, type, mode, spec.getCapacity(), name, topic, 0, capabilities);
+                    kafka.ensureTopic(topic, 1);
+                    return r;
+                });
+            } catch (DuplicateKeyException taken) {
+                throw M31Problem.conflict("a channel named '" + name + "' exists");
+            } catch (IllegalStateException kafkaDown) {
+                throw M31Problem.unavailable("cannot create topic " + topic + ": " + kafkaDown.getMessage());
+            }
+            dispatcher.track(id, row.tp());
         }
-        dispatcher.track(new TopicPartition(topic, 0));
-        return view(row);
+        Channel c = view(row);
+        c.send(endpoint(id, "s0")).recv(endpoint(id, "r0"));
+        return c;
     }
 
-    public Channel get(String id) {
-        return view(row(id));
-    }
-
-    public void close(String id) {
-        if (!store.close(id)) throw M31Problem.notFound("no channel " + id);
+    public Channel get(String id, String cap) {
+        ChannelStore.Row row = row(id);
+        authorize(row, cap, null);
+        Channel c = view(row);
+        List<EndpointInfo> eps = new ArrayList<>();
+        eps.add(new EndpointInfo().id("s0").end(EndpointInfo.EndEnum.SEND));
+        eps.add(new EndpointInfo().id("r0").end(EndpointInfo.EndEnum.RECV).cursor(""));
+        for (ChannelStore.EndpointRow e : store.endpoints(id)) {
+            eps.add(new EndpointInfo().id(e.id()).end(EndpointInfo.EndEnum.fromValue(e.end())).cursor(e.end().equals("recv") ? e.grp() : null));
+        }
         ChannelQueue q = dispatcher.queue(id);
-        if (q != null) q.close();
+        if (q != null) {
+            q.lock.lock();
+            try {
+                for (EndpointInfo e : eps) {
+                    if (e.getCursor() == null) continue;
+                    ChannelQueue.Group g = q.group(e.getCursor());
+                    if (g != null) e.position(g.acked).backlog((long) q.pendingAfter(g.acked));
+                }
+            } finally {
+                q.lock.unlock();
+            }
+        }
+        return c.endpoints(eps);
     }
 
-    public SendResult send(String id, Object body, String idempotencyKey) {
-        JsonNode value = json.valueToTree(body);
-        byte[] valueBytes = json.writeValueAsBytes(value);
-        if (valueBytes.length > MAX_MESSAGE_BYTES) {
-            throw M31Problem.tooLarge("body", "a message is at most " + MAX_MESSAGE_BYTES + " bytes (this one is " + valueBytes.length + ")");
+    public void close(String id, String cap) {
+        ChannelStore.Row probe = row(id);
+        authorize(probe, cap, "send");
+        Long closeSeq = tx.execute(s -> {
+            ChannelStore.Row ch = store.lock(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
+            if (ch.closed()) return null;
+            // every send of the channel that was answered lies below the partition's end now (the lock is ours)
+            long end;
+            try {
+                end = kafka.endOffset(ch.tp());
+            } catch (IllegalStateException e) {
+                throw M31Problem.unavailable(e.getMessage());
+            }
+            store.close(id, end);
+            return end;
+        });
+        if (closeSeq != null) {
+            ChannelQueue q = dispatcher.queue(id);
+            if (q != null) q.close(closeSeq);
+        }
+    }
+
+    // --- send ----------------------------------------------------------------------------
+
+    /** Reads and checks one message (the JSON body of a single send). */
+    public SendResult send(String id, JsonNode value, String idempotencyKey, String cap, Integer syncWait) {
+        return send(id, List.of(value), null, false, idempotencyKey, cap, syncWait);
+    }
+
+    /**
+     * Sends {@code values} in order, all or nothing: every one is checked (type, endpoints, size)
+     * before anything is produced ({@code raw}, when given, holds each value's JSON text as received). A sync send then waits until a receiver took the message, or
+     * withdraws it (408) — never delivered afterwards.
+     */
+    public SendResult send(String id, List<JsonNode> values, List<byte[]> raw, boolean batch, String idempotencyKey, String cap,
+                           Integer syncWait) {
+        if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.startsWith("~"))) {
+            throw M31Problem.badRequest("Idempotency-Key", "an idempotency key is not empty and does not start with ~");
         }
         ChannelStore.Row probe = row(id);
-        types.check(probe.type(), value); // before anything is recorded or produced
-        return tx.execute(s -> {
+        authorize(probe, cap, "send");
+        if (values.isEmpty()) throw M31Problem.badRequest("body", "no message to send");
+        if (values.size() > MAX_BATCH_MESSAGES) throw M31Problem.tooLarge("body", "a batch is at most " + MAX_BATCH_MESSAGES + " messages");
+        if (probe.sync() && values.size() > 1) {
+            throw M31Problem.badRequest("body", "a synchronous channel takes one message per send (a rendezvous each)");
+        }
+        if (probe.closed()) throw M31Problem.gone("channel " + id + " is closed");
+        int wait = syncWait == null ? DEFAULT_SYNC_WAIT : syncWait;
+        if (probe.sync() && (wait < 1 || wait > 60)) throw M31Problem.badRequest("wait", "a sync send waits 1 to 60 seconds");
+        List<byte[]> bytes = new ArrayList<>(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            JsonNode v = values.get(i);
+            String prefix = batch ? "[" + i + "]" : "";
+            types.check(probe.type(), v, prefix);
+            caps.checkEndpoints(v, prefix + "$");
+            // a batch line is produced as it came (it parsed as this value); a single body is written anew
+            byte[] b = raw != null ? raw.get(i) : json.writeValueAsBytes(v);
+            if (b.length > MAX_MESSAGE_BYTES) {
+                throw M31Problem.tooLarge(batch ? prefix : "body", "a message is at most " + MAX_MESSAGE_BYTES + " bytes (this one is " + b.length + ")");
+            }
+            bytes.add(b);
+        }
+        String attempt = UUID.randomUUID().toString();
+        String owned = idempotencyKey != null ? idempotencyKey : "~" + attempt;
+        SendResult result = tx.execute(s -> {
             ChannelStore.Row ch = store.lock(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
-            if (idempotencyKey != null) {
-                var seen = store.idempotentSeq(id, idempotencyKey);
-                if (seen.isPresent()) return new SendResult().seq(seen.get()).duplicate(true);
+            if (!store.claimKey(id, owned, attempt)) {
+                long[] seqs = store.keySeqs(id, owned).orElseThrow();
+                return new SendResult().seq(seqs[0]).last(seqs[1]).duplicate(true);
             }
             if (ch.closed()) throw M31Problem.gone("channel " + id + " is closed");
-            long seq = ch.sent() + 1;
-            long offset = produce(ch, seq, valueBytes, idempotencyKey);
-            store.recordSend(ch, seq, idempotencyKey, offset);
-            return new SendResult().seq(seq).duplicate(false);
+            if (ch.capacity() != null && !ch.sync()) {
+                if (bytes.size() > ch.capacity()) {
+                    throw M31Problem.badRequest("body", "a batch of " + bytes.size() + " is more than the channel's capacity " + ch.capacity());
+                }
+                long backlog = ch.sent() - ch.received();
+                if (backlog + bytes.size() > ch.capacity()) throw new ChannelFull(id, backlog, ch.capacity());
+            }
+            long[] seqs = produce(ch, bytes, idempotencyKey, attempt);
+            store.setKeySeqs(id, owned, seqs[0], seqs[1]);
+            store.recordSend(id, bytes.size(), seqs[1]);
+            return new SendResult().seq(seqs[0]).last(seqs[1]).count(bytes.size()).duplicate(false);
         });
+        if (probe.sync() && !Boolean.TRUE.equals(result.getDuplicate())) awaitTaken(id, result.getSeq(), wait, owned);
+        return result;
     }
 
-    /** Produces the envelope {seq, value} and waits for the acknowledgement (acks=all). */
-    private long produce(ChannelStore.Row ch, long seq, byte[] value, String key) {
-        byte[] head = ("{\"seq\":" + seq + ",\"value\":").getBytes(StandardCharsets.UTF_8);
-        byte[] envelope = new byte[head.length + value.length + 1];
-        System.arraycopy(head, 0, envelope, 0, head.length);
-        System.arraycopy(value, 0, envelope, head.length, value.length);
-        envelope[envelope.length - 1] = '}';
-        ProducerRecord<String, byte[]> rec = new ProducerRecord<>(ch.topic(), ch.partition(), ch.id(), envelope);
-        rec.headers().add("m31-seq", Long.toString(seq).getBytes(StandardCharsets.UTF_8));
-        rec.headers().add("content-type", "application/json".getBytes(StandardCharsets.UTF_8));
-        if (key != null) rec.headers().add("m31-idempotency-key", key.getBytes(StandardCharsets.UTF_8));
+    /** A full async channel: 429 with Retry-After. */
+    public static final class ChannelFull extends M31Problem {
+        ChannelFull(String id, long backlog, int capacity) {
+            super(429, "channel-full", "channel " + id + " holds " + backlog + " unreceived messages (capacity " + capacity + "); retry later", null);
+        }
+    }
+
+    /** Produces the records and waits for every acknowledgement (acks=all): the first and last seq. */
+    private long[] produce(ChannelStore.Row ch, List<byte[]> values, String key, String attempt) {
+        byte[] via = "channel-service".getBytes(StandardCharsets.UTF_8);
+        byte[] att = attempt.getBytes(StandardCharsets.UTF_8);
+        byte[] k = key == null ? null : key.getBytes(StandardCharsets.UTF_8);
+        byte[] ct = "application/json".getBytes(StandardCharsets.UTF_8);
+        List<Future<RecordMetadata>> acks = new ArrayList<>(values.size());
         try {
-            RecordMetadata md = kafka.producer().send(rec).get(30, TimeUnit.SECONDS);
-            return md.offset();
+            for (byte[] v : values) {
+                ProducerRecord<String, byte[]> rec = new ProducerRecord<>(ch.topic(), ch.partition(), ch.id(), v);
+                rec.headers().add(Dispatcher.H_VIA, via).add(Dispatcher.H_ATTEMPT, att).add("content-type", ct);
+                if (k != null) rec.headers().add(Dispatcher.H_KEY, k);
+                acks.add(kafka.producer().send(rec));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            long first = -1, last = -1;
+            for (Future<RecordMetadata> f : acks) {
+                RecordMetadata md = f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (first < 0) first = md.offset() + 1;
+                last = md.offset() + 1;
+            }
+            return new long[] {first, last};
         } catch (ExecutionException e) {
             log.warn("send to {} failed: {}", ch.id(), e.getCause().toString());
             throw M31Problem.unavailable("the channel's broker did not take the message: " + e.getCause().getMessage());
         } catch (TimeoutException e) {
             throw M31Problem.unavailable("the channel's broker did not acknowledge within 30 s");
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw M31Problem.unavailable("the channel's broker did not take the message: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw M31Problem.unavailable("interrupted while sending");
         }
     }
 
-    /**
-     * Up to {@code max} messages in order; waits up to {@code waitSeconds} for a first one. The
-     * cursor moves in PostgreSQL before the messages leave the queue (no connection is held
-     * while waiting). {@code closed} is true once the channel is closed and everything sent
-     * before the close has been received.
-     */
-    public MessageBatch receive(String id, int waitSeconds, int max) {
-        ChannelStore.Row ch = row(id);
+    /** A sync send: returns once a receiver of the channel's own cursor took {@code seq}; else withdraws it, 408. */
+    private void awaitTaken(String id, long seq, int waitSeconds, String owned) {
         ChannelQueue q = dispatcher.queue(id);
         if (q == null) throw M31Problem.notFound("no channel " + id);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
+        boolean withdrawn;
         q.lock.lock();
         try {
+            while (!q.takenUpTo(seq)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) break;
+                q.taken.awaitNanos(left);
+            }
+            withdrawn = q.withdraw(seq);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            withdrawn = q.withdraw(seq);
+        } finally {
+            q.lock.unlock();
+        }
+        if (!withdrawn) return;
+        // kept in PostgreSQL too, so that a restart does not deliver it from Kafka; and its key is
+        // free again: a retry with the same Idempotency-Key is a new send, not a "duplicate"
+        tx.executeWithoutResult(s -> {
+            store.withdraw(id, seq);
+            store.releaseKey(id, owned, seq);
+        });
+        throw new M31Problem(408, "not-taken", "no receiver took the message within " + waitSeconds
+                + " s; it was withdrawn and will not be delivered (seq " + seq + ")", "wait");
+    }
+
+    // --- receive -------------------------------------------------------------------------
+
+    /**
+     * Up to {@code max} messages in order from the cursor of the presented recv endpoint; waits up
+     * to {@code waitSeconds} for a first one. {@code closed} is true once the channel is closed and
+     * that cursor has everything sent before the close.
+     */
+    public MessageBatch receive(String id, String cap, int waitSeconds, int max, Ack ack) {
+        ChannelStore.Row ch = row(id);
+        String grp = groupOf(ch, cap);
+        return take(ch, grp, waitSeconds, max, ack, false);
+    }
+
+    /** The cursor of the presented recv endpoint (403 when the channel needs one and none is given). */
+    String groupOf(ChannelStore.Row ch, String cap) {
+        Caps.Ep ep = authorize(ch, cap, "recv");
+        if (ep == null || ep.id().equals("r0")) return "";
+        return endpointGroups.computeIfAbsent(ch.id() + "|" + ep.id(), k -> store.endpointGroup(ch.id(), ep.id())
+                .orElseThrow(() -> forbidden("the endpoint " + ep.id() + " of " + ch.id() + " does not exist")));
+    }
+
+    /** Takes from cursor {@code grp}. */
+    MessageBatch take(ChannelStore.Row ch, String grp, int waitSeconds, int max, Ack ack, boolean stream) {
+        return take(ch, grp, waitSeconds, max, ack, stream, -1);
+    }
+
+    /**
+     * Takes from cursor {@code grp}; a {@code stream} renews its lease on every call, and gets null
+     * once a resuming stream of the same cursor superseded it (its {@code epoch} is past).
+     */
+    MessageBatch take(ChannelStore.Row ch, String grp, int waitSeconds, int max, Ack ack, boolean stream, long epoch) {
+        String id = ch.id();
+        ChannelQueue q = queue(id);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
+        q.lock.lock();
+        try {
+            ChannelQueue.Group g = q.group(grp);
+            if (g == null) throw M31Problem.notFound("no cursor '" + grp + "' on " + id);
             while (true) {
-                List<ChannelQueue.Entry> batch = q.peek(max);
+                if (stream && epoch >= 0 && g.streamEpoch != epoch) return null;
+                long now = System.nanoTime();
+                // a stream renews its lease while it is alive; a long-poll receiver's lease runs out
+                if (stream && ack.manual() && g.handed > g.acked) g.leaseUntil = now + TimeUnit.SECONDS.toNanos(ack.leaseSeconds());
+                q.expire(g, now);
+                List<ChannelQueue.Entry> batch = q.after(g.handed, max);
                 if (!batch.isEmpty()) {
-                    ChannelQueue.Entry last = batch.get(batch.size() - 1);
-                    if (!store.advance(id, last.seq(), last.offset() + 1)) {
-                        // another instance moved the cursor (not expected while one instance serves a channel)
-                        throw M31Problem.conflict("the receive cursor of " + id + " moved elsewhere; receive again");
+                    long last = batch.get(batch.size() - 1).seq();
+                    g.everHanded = Math.max(g.everHanded, last);
+                    if (ack.manual()) {
+                        // one lease per cursor: it ends with the earliest of the leases given out on it
+                        long until = now + TimeUnit.SECONDS.toNanos(ack.leaseSeconds());
+                        g.leaseUntil = g.handed > g.acked && !stream && g.leaseUntil - until < 0 ? g.leaseUntil : until;
+                        g.handed = last;
+                    } else {
+                        int n = q.count(g.acked, last);
+                        if (!store.advance(id, grp, last, n)) {
+                            // another instance moved the cursor (not expected while one instance serves a channel)
+                            throw M31Problem.conflict("the receive cursor of " + id + " moved elsewhere; receive again");
+                        }
+                        g.acked = g.handed = last;
+                        g.received += n;
+                        q.trim();
                     }
-                    q.remove(batch.size());
+                    q.taken.signalAll();
                     MessageBatch out = new MessageBatch();
                     for (ChannelQueue.Entry e : batch) out.addMessagesItem(new Message().seq(e.seq()).value(e.value()));
-                    boolean closed = (ch.closed() || q.closed()) && last.seq() >= finalSent(ch, id);
-                    if (closed) dispatcher.forget(id);
-                    return out.closed(closed);
+                    if (ack.manual()) out.lease(ack.leaseSeconds());
+                    return out.closed(drained(q, g));
                 }
-                if (ch.closed() || q.closed()) {
-                    ChannelStore.Row now = row(id);
-                    if (now.drained()) {
-                        dispatcher.forget(id);
-                        return new MessageBatch().closed(true);
-                    }
+                if (drained(q, g)) {
+                    return new MessageBatch().closed(true);
                 }
-                long left = deadline - System.nanoTime();
+                long left = deadline - now;
                 if (left <= 0) return new MessageBatch().closed(false);
-                q.await(left);
+                // a closed channel is re-checked as the dispatcher reads on; a lease is re-checked at its end
+                long nap = left;
+                if (q.closed()) nap = Math.min(nap, TimeUnit.MILLISECONDS.toNanos(200));
+                if (g.handed > g.acked) nap = Math.min(nap, Math.max(1, g.leaseUntil - now));
+                q.arrived.awaitNanos(nap);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -188,12 +383,156 @@ public class ChannelService {
         }
     }
 
-    private long finalSent(ChannelStore.Row ch, String id) {
-        return ch.closed() ? ch.sent() : row(id).sent();
+    /** Under the queue's lock: the channel is closed and this cursor has everything sent before the close. */
+    private boolean drained(ChannelQueue q, ChannelQueue.Group g) {
+        if (!q.closed()) return false;
+        return g.handed == g.acked && q.pendingAfter(g.acked) == 0 && dispatcher.position(q.partition) >= q.closeSeq();
     }
 
-    private ChannelStore.Row row(String id) {
+    /** Acknowledges up to {@code upTo} on the presented endpoint's cursor; answers the cursor. */
+    public long ack(String id, String cap, long upTo) {
+        ChannelStore.Row ch = row(id);
+        String grp = groupOf(ch, cap);
+        return ack(ch, grp, upTo, false);
+    }
+
+    /** Acknowledges up to {@code upTo}; with {@code release}, what stays leased beyond it is given back. */
+    long ack(ChannelStore.Row ch, String grp, long upTo, boolean release) {
+        ChannelQueue q = queue(ch.id());
+        q.lock.lock();
+        try {
+            ChannelQueue.Group g = q.group(grp);
+            if (g == null) throw M31Problem.notFound("no cursor '" + grp + "' on " + ch.id());
+            q.expire(g, System.nanoTime());
+            // what was handed out once may be acknowledged late (after its lease ended, or after a stream broke)
+            long handed = Math.max(g.handed, g.everHanded);
+            if (upTo > handed) {
+                if (!release) throw M31Problem.conflict("seq " + upTo + " was not handed out on this cursor (it stands at " + handed + ")");
+                upTo = handed;
+            }
+            if (upTo > g.acked) {
+                int n = q.count(g.acked, upTo);
+                g.handed = Math.max(g.handed, upTo);
+                if (!store.advance(ch.id(), grp, upTo, n)) throw M31Problem.conflict("the receive cursor of " + ch.id() + " moved elsewhere");
+                g.acked = upTo;
+                g.received += n;
+                q.trim();
+            }
+            if (release) q.release(g);
+            return g.acked;
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    /**
+     * A stream begins: when it resumes after {@code resume}, that much is acknowledged, what stays
+     * leased beyond is given back, and the streams begun before on this cursor end. The epoch.
+     */
+    long beginStream(ChannelStore.Row ch, String grp, Long resume) {
+        ChannelQueue q = queue(ch.id());
+        q.lock.lock();
+        try {
+            ChannelQueue.Group g = q.group(grp);
+            if (g == null) throw M31Problem.notFound("no cursor '" + grp + "' on " + ch.id());
+            if (resume != null) {
+                // the older streams end first, so that none of them takes what is given back
+                g.streamEpoch++;
+                ack(ch, grp, resume, true);
+            }
+            return g.streamEpoch;
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    /** A stream's end: what it still held leased is given back at once (unless a newer stream took over). */
+    void release(ChannelStore.Row ch, String grp, long epoch) {
+        ChannelQueue q = dispatcher.queue(ch.id());
+        if (q == null) return;
+        q.lock.lock();
+        try {
+            ChannelQueue.Group g = q.group(grp);
+            if (g != null && g.streamEpoch == epoch) q.release(g);
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    // --- endpoints -----------------------------------------------------------------------
+
+    /** Clones an endpoint: a new capability; a broadcast recv clone gets its own cursor. */
+    public Endpoint clone(String id, String cap, String end, String mode) {
+        ChannelStore.Row ch = row(id);
+        if (!end.equals("send") && !end.equals("recv")) throw M31Problem.badRequest("end", "end is send or recv");
+        if (ch.closed()) throw M31Problem.gone("channel " + id + " is closed");
+        String ep = Caps.newEndpointId(end);
+        if (end.equals("send")) {
+            if (mode != null && !mode.equals("shared")) throw M31Problem.badRequest("mode", "mode is for recv clones");
+            authorize(ch, cap, "send");
+            store.insertEndpoint(id, ep, "send", "");
+            return endpoint(id, ep);
+        }
+        String from = groupOf(ch, cap);
+        if (mode == null || mode.equals("shared")) {
+            store.insertEndpoint(id, ep, "recv", from);
+            return endpoint(id, ep);
+        }
+        if (!mode.equals("broadcast")) throw M31Problem.badRequest("mode", "mode is shared or broadcast");
+        ChannelQueue q = queue(id);
+        q.lock.lock();
+        try {
+            ChannelQueue.Group src = q.group(from);
+            if (src == null) throw M31Problem.notFound("no cursor '" + from + "' on " + id);
+            // the new cursor starts where the cloned one acknowledged, under the lock: nothing moves meanwhile
+            tx.executeWithoutResult(s -> {
+                store.insertGroup(id, ep, src.acked);
+                store.insertEndpoint(id, ep, "recv", ep);
+            });
+            q.addGroup(ep, src);
+        } finally {
+            q.lock.unlock();
+        }
+        return endpoint(id, ep);
+    }
+
+    // --- helpers -------------------------------------------------------------------------
+
+    /**
+     * The endpoint a presented cap names (403 when it is not a genuine cap of this channel, or of
+     * the wrong end when {@code end} is given); null when none is presented and the channel does
+     * not require one (channels created without "capabilities": true).
+     */
+    Caps.Ep authorize(ChannelStore.Row ch, String cap, String end) {
+        if (cap == null || cap.isEmpty()) {
+            if (ch.capabilities()) {
+                throw forbidden("channel " + ch.id() + " needs a " + (end == null ? "" : end + " ") + "capability (header " + Caps.HEADER + " or ?cap=)");
+            }
+            return null;
+        }
+        Caps.Ep ep = caps.verify(ch.id(), cap);
+        if (ep == null) throw forbidden("not a capability of channel " + ch.id());
+        if (end != null && !ep.end().equals(end)) throw forbidden("this is a " + ep.end() + " capability; a " + end + " one is needed");
+        return ep;
+    }
+
+    private static M31Problem forbidden(String detail) {
+        return new M31Problem(403, "forbidden", detail, "cap");
+    }
+
+    ChannelStore.Row row(String id) {
         return store.find(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
+    }
+
+    private ChannelQueue queue(String id) {
+        ChannelQueue q = dispatcher.queue(id);
+        if (q == null) throw M31Problem.notFound("no channel " + id);
+        return q;
+    }
+
+    private Endpoint endpoint(String id, String ep) {
+        return new Endpoint().$ch("/ch/" + id).end(Endpoint.EndEnum.fromValue(ep.startsWith("s") ? "send" : "recv"))
+                .cap(caps.mint(id, ep)).id(ep);
     }
 
     private Channel view(ChannelStore.Row r) {
@@ -202,12 +541,15 @@ public class ChannelService {
                 .uri("/ch/" + r.id())
                 .type(r.type())
                 .mode(r.mode())
+                .capacity(r.capacity())
+                .capabilities(r.capabilities())
                 .name(r.name())
                 .topic(r.topic())
                 .partition(r.partition())
                 .closed(r.closed())
                 .sent(r.sent())
-                .received(r.delivered())
+                .received(r.received())
+                .backlog(Math.max(0, r.sent() - r.received()))
                 .created(r.created() == null ? null : r.created().withOffsetSameInstant(ZoneOffset.UTC));
     }
 }

@@ -3,27 +3,47 @@ package dev.andromeda.channel;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
+import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Repository;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The channels and sends tables. */
+/**
+ * The channel tables: channels, groups (receive cursors), endpoints (clones), sends (idempotency
+ * keys and the attempt that owns each), withdrawn (sync sends no receiver took).
+ */
 @Repository
 public class ChannelStore {
 
-    /** One channel as stored. */
+    /** One channel as stored, with the counters of its own cursor. */
     public record Row(String id, JsonNode type, String mode, Integer capacity, String name, String topic, int partition,
-                      boolean closed, OffsetDateTime created, long sent, long delivered, Long nextOffset) {
-        boolean drained() { return delivered >= sent; }
+                      boolean closed, OffsetDateTime created, long sent, long received, long lastSeq, Long closeSeq,
+                      boolean capabilities) {
+        boolean sync() { return mode.equals("sync"); }
+        TopicPartition tp() { return new TopicPartition(topic, partition); }
     }
 
-    private static final String COLUMNS = "id, type::text as type, mode, capacity, name, topic, partition, closed, created, sent, delivered, next_offset";
+    /** A receive cursor: the last acknowledged seq and how many messages it acknowledged. */
+    public record Group(String id, long cursor, long received) {}
+
+    /** A cloned endpoint. */
+    public record EndpointRow(String id, String end, String grp) {}
+
+    /** A keyed record read from Kafka, for {@link #owners}. */
+    public record Keyed(String channel, String key, String attempt, long seq) {}
+
+    private static final String COLUMNS = "c.id, c.type::text as type, c.mode, c.capacity, c.name, c.topic, c.partition, c.closed, "
+            + "c.created, c.sent, g.received, c.last_seq, c.close_seq, c.capabilities";
+    private static final String FROM = " from channels c join groups g on g.channel = c.id and g.id = ''";
 
     private final JdbcTemplate jdbc;
     private final JsonMapper json;
@@ -33,62 +53,173 @@ public class ChannelStore {
         this.json = json;
     }
 
-    public Row insert(String id, JsonNode type, String mode, Integer capacity, String name, String topic, int partition) {
-        return jdbc.queryForObject("insert into channels (id, type, mode, capacity, name, topic, partition) "
-                        + "values (?, ?::jsonb, ?, ?, ?, ?, ?) returning " + COLUMNS,
-                this::row, id, type.toString(), mode, capacity, name, topic, partition);
+    /** Inside a transaction: the channel and its own cursor. */
+    public Row insert(String id, JsonNode type, String mode, Integer capacity, String name, String topic, int partition,
+                      boolean capabilities) {
+        jdbc.update("insert into channels (id, type, mode, capacity, name, topic, partition, capabilities) "
+                + "values (?, ?::jsonb, ?, ?, ?, ?, ?, ?)", id, type.toString(), mode, capacity, name, topic, partition, capabilities);
+        jdbc.update("insert into groups (channel, id, cursor) values (?, '', 0)", id);
+        return find(id).orElseThrow();
     }
 
     public Optional<Row> find(String id) {
-        return jdbc.query("select " + COLUMNS + " from channels where id = ?", this::row, id).stream().findFirst();
+        return jdbc.query("select " + COLUMNS + FROM + " where c.id = ?", this::row, id).stream().findFirst();
     }
 
     /** The row, locked until the end of the current transaction: senders of one channel queue here. */
     public Optional<Row> lock(String id) {
-        return jdbc.query("select " + COLUMNS + " from channels where id = ? for update", this::row, id).stream().findFirst();
+        return jdbc.query("select " + COLUMNS + FROM + " where c.id = ? for update of c", this::row, id).stream().findFirst();
     }
 
-    public Optional<Long> idempotentSeq(String id, String key) {
-        return jdbc.query("select seq from sends where channel = ? and key = ?", (rs, i) -> rs.getLong(1), id, key).stream().findFirst();
+    // --- sends ---------------------------------------------------------------------------
+
+    /** Claims a key (the idempotency key, or "~attempt") for this attempt; false when an earlier send owns it. */
+    public boolean claimKey(String id, String key, String attempt) {
+        return jdbc.update("insert into sends (channel, key, seq, attempt) values (?, ?, 0, ?) on conflict (channel, key) do nothing",
+                id, key, attempt) == 1;
     }
 
-    /** Records a send at {@code seq} whose record sits at {@code offset}. */
-    public void recordSend(Row ch, long seq, String key, long offset) {
-        if (key != null) jdbc.update("insert into sends (channel, key, seq) values (?, ?, ?)", ch.id(), key, seq);
-        // the first undelivered record's offset only needs setting when nothing was pending
-        jdbc.update("update channels set sent = ?, next_offset = case when sent <= delivered then ? else next_offset end where id = ?",
-                seq, offset, ch.id());
+    /** The first and last seq of the send that owns the key. */
+    public Optional<long[]> keySeqs(String id, String key) {
+        return jdbc.query("select seq, coalesce(last_seq, seq) from sends where channel = ? and key = ?",
+                (rs, i) -> new long[] {rs.getLong(1), rs.getLong(2)}, id, key).stream().findFirst();
     }
 
-    /** Advances the receive cursor to {@code seq}; later records of the channel sit at or after {@code nextOffset}. */
-    public boolean advance(String id, long seq, long nextOffset) {
-        return jdbc.update("update channels set delivered = ?, next_offset = ? where id = ? and delivered < ?", seq, nextOffset, id, seq) == 1;
+    public void setKeySeqs(String id, String key, long seq, long last) {
+        jdbc.update("update sends set seq = ?, last_seq = ? where channel = ? and key = ?", seq, last, id, key);
     }
 
-    public boolean close(String id) {
-        return jdbc.update("update channels set closed = true where id = ?", id) == 1;
+    /** Counts {@code n} messages sent, the last at {@code lastSeq}. */
+    public void recordSend(String id, int n, long lastSeq) {
+        jdbc.update("update channels set sent = sent + ?, last_seq = greatest(last_seq, ?) where id = ?", n, lastSeq, id);
     }
 
-    /** Per partition, the least offset any channel with undelivered messages still needs. */
+    /**
+     * The owner attempt of every key of one poll's records. A send holds its channel's row lock
+     * from before it produces until its transaction ends, so taking (and at once releasing) a share
+     * lock on those rows first waits for the sends still in flight: what is answered is final — a
+     * record whose attempt owns no key belongs to a send that failed (its database work rolled back
+     * after Kafka took the record) and is never delivered.
+     */
+    public Map<String, String> owners(List<Keyed> records) {
+        String[] ids = records.stream().map(Keyed::channel).distinct().sorted().toArray(String[]::new);
+        Set<String> seen = new HashSet<>();
+        List<String> chs = new ArrayList<>(), keys = new ArrayList<>();
+        for (Keyed k : records) {
+            if (seen.add(k.channel() + "\n" + k.key())) {
+                chs.add(k.channel());
+                keys.add(k.key());
+            }
+        }
+        Map<String, String> owners = new HashMap<>();
+        jdbc.execute((ConnectionCallback<Void>) con -> {
+            try (var ps = con.prepareStatement("select id from channels where id = any(?) order by id for share")) {
+                ps.setArray(1, con.createArrayOf("text", ids));
+                ps.executeQuery().close();
+            }
+            if (!con.getAutoCommit()) con.commit();
+            try (var ps = con.prepareStatement("select s.channel, s.key, s.attempt from sends s join unnest(?::text[], ?::text[]) as i(channel, key) "
+                    + "on s.channel = i.channel and s.key = i.key")) {
+                ps.setArray(1, con.createArrayOf("text", chs.toArray()));
+                ps.setArray(2, con.createArrayOf("text", keys.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) owners.put(rs.getString(1) + "\n" + rs.getString(2), rs.getString(3));
+                }
+            }
+            return null;
+        });
+        return owners;
+    }
+
+    /** Records written into a named channel's topic by plain Kafka producers, now counted. */
+    public void foreignSent(String id, int n, long lastSeq) {
+        jdbc.update("update channels set sent = sent + ?, last_seq = greatest(last_seq, ?) where id = ?", n, lastSeq, id);
+    }
+
+    // --- cursors -------------------------------------------------------------------------
+
+    public List<Group> groups(String id) {
+        return jdbc.query("select id, cursor, received from groups where channel = ? order by id",
+                (rs, i) -> new Group(rs.getString(1), rs.getLong(2), rs.getLong(3)), id);
+    }
+
+    public void insertGroup(String id, String grp, long cursor) {
+        jdbc.update("insert into groups (channel, id, cursor) values (?, ?, ?)", id, grp, cursor);
+    }
+
+    /** Moves a cursor forward to {@code cursor}, counting {@code n} more messages received. */
+    public boolean advance(String id, String grp, long cursor, long n) {
+        return jdbc.update("update groups set cursor = ?, received = received + ? where channel = ? and id = ? and cursor < ?",
+                cursor, n, id, grp, cursor) == 1;
+    }
+
+    // --- endpoints -----------------------------------------------------------------------
+
+    public void insertEndpoint(String id, String ep, String end, String grp) {
+        jdbc.update("insert into endpoints (channel, id, \"end\", grp) values (?, ?, ?, ?)", id, ep, end, grp);
+    }
+
+    public List<EndpointRow> endpoints(String id) {
+        return jdbc.query("select id, \"end\", grp from endpoints where channel = ? order by created, id",
+                (rs, i) -> new EndpointRow(rs.getString(1), rs.getString(2), rs.getString(3)), id);
+    }
+
+    public Optional<String> endpointGroup(String id, String ep) {
+        return jdbc.queryForList("select grp from endpoints where channel = ? and id = ?", String.class, id, ep).stream().findFirst();
+    }
+
+    // --- close and withdraw ----------------------------------------------------------------
+
+    public void close(String id, long closeSeq) {
+        jdbc.update("update channels set closed = true, close_seq = ? where id = ?", closeSeq, id);
+    }
+
+    public void withdraw(String id, long seq) {
+        jdbc.update("insert into withdrawn (channel, seq) values (?, ?) on conflict do nothing", id, seq);
+    }
+
+    /** A withdrawn send gives its key back (its records then have no owner and are never delivered). */
+    public void releaseKey(String id, String key, long seq) {
+        jdbc.update("delete from sends where channel = ? and key = ? and seq = ?", id, key, seq);
+    }
+
+    public Set<Long> withdrawn(String id, long above) {
+        return new HashSet<>(jdbc.queryForList("select seq from withdrawn where channel = ? and seq > ?", Long.class, id, above));
+    }
+
+    // --- startup -------------------------------------------------------------------------
+
+    /**
+     * Per partition, the least offset a cursor still needs: every cursor of a named channel, and on
+     * the shared topic the cursors behind their channel's last sent seq; a closed channel's cursors
+     * that reached its close no longer count.
+     */
     public Map<TopicPartition, Long> neededOffsets() {
         Map<TopicPartition, Long> needs = new HashMap<>();
-        jdbc.query("select topic, partition, min(coalesce(next_offset, 0)) from channels where sent > delivered group by topic, partition",
+        jdbc.query("select c.topic, c.partition, min(g.cursor) from channels c join groups g on g.channel = c.id "
+                        + "where (g.cursor < c.last_seq or c.name is not null) "
+                        + "and not (c.closed and c.close_seq is not null and g.cursor >= c.close_seq) group by c.topic, c.partition",
                 rs -> { needs.put(new TopicPartition(rs.getString(1), rs.getInt(2)), rs.getLong(3)); });
         return needs;
     }
 
-    /** The topics of named channels that may still have something to deliver. */
-    public List<String> namedTopics() {
-        return jdbc.queryForList("select topic from channels where name is not null and not (closed and sent <= delivered)", String.class);
+    /** Topic → channel id of the named channels that may still have something to deliver. */
+    public Map<String, String> namedChannels() {
+        Map<String, String> m = new HashMap<>();
+        jdbc.query("select topic, id from channels where name is not null and not (closed and close_seq is not null "
+                + "and close_seq <= (select min(cursor) from groups g where g.channel = channels.id))",
+                rs -> { m.put(rs.getString(1), rs.getString(2)); });
+        return m;
     }
 
     private Row row(ResultSet rs, int i) throws SQLException {
-        long next = rs.getLong("next_offset");
-        Long nextOffset = rs.wasNull() ? null : next;
         int cap = rs.getInt("capacity");
         Integer capacity = rs.wasNull() ? null : cap;
+        long close = rs.getLong("close_seq");
+        Long closeSeq = rs.wasNull() ? null : close;
         return new Row(rs.getString("id"), json.readTree(rs.getString("type")), rs.getString("mode"), capacity,
                 rs.getString("name"), rs.getString("topic"), rs.getInt("partition"), rs.getBoolean("closed"),
-                rs.getObject("created", OffsetDateTime.class), rs.getLong("sent"), rs.getLong("delivered"), nextOffset);
+                rs.getObject("created", OffsetDateTime.class), rs.getLong("sent"), rs.getLong("received"),
+                rs.getLong("last_seq"), closeSeq, rs.getBoolean("capabilities"));
     }
 }

@@ -13,13 +13,15 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 /**
- * A channel's type: a type name (Int, Float, Str, Bool, Any, Obj, Arr) or a JSON Schema
- * (draft 2020-12 unless the schema says otherwise). Schemas may only refer inside themselves:
- * a channel type never makes the service fetch a URL.
+ * A channel's type: a type name (Int, Float, Str, Bool, Any, Obj, Arr), a union
+ * {@code {"Either": [t1, t2, …]}} whose members are types again, or a JSON Schema (draft 2020-12
+ * unless the schema says otherwise). Schemas may only refer inside themselves: a channel type
+ * never makes the service fetch a URL.
  */
 @Component
 public class ChannelTypes {
 
+    static final String EITHER = "Either";
     static final List<String> NAMES = List.of("Int", "Float", "Str", "Bool", "Any", "Obj", "Arr");
 
     private final SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
@@ -35,7 +37,13 @@ public class ChannelTypes {
             }
             return type;
         }
-        if (!type.isObject()) throw M31Problem.badRequest("type", "type is a type name or a JSON Schema object");
+        if (!type.isObject()) throw M31Problem.badRequest("type", "type is a type name, {\"Either\": [types…]} or a JSON Schema object");
+        if (isUnion(type)) {
+            JsonNode members = type.get(EITHER);
+            if (!members.isArray() || members.isEmpty()) throw M31Problem.badRequest("type", "Either takes a non-empty array of types");
+            for (JsonNode m : members) normalize(m);
+            return type;
+        }
         checkRefs(type);
         try {
             schema(type);
@@ -47,6 +55,36 @@ public class ChannelTypes {
 
     /** 422 naming the failing path when {@code value} is not of {@code type}. */
     public void check(JsonNode type, JsonNode value) {
+        check(type, value, "");
+    }
+
+    /** As {@link #check(JsonNode, JsonNode)}, the problem's field prefixed (e.g. "[3]" for line 3 of a batch). */
+    public void check(JsonNode type, JsonNode value, String prefix) {
+        try {
+            checkOne(type, value);
+        } catch (M31Problem p) {
+            if (prefix.isEmpty()) throw p;
+            throw M31Problem.unprocessable(prefix + p.field(), prefix + " " + p.getMessage());
+        }
+    }
+
+    static boolean isUnion(JsonNode type) {
+        return type.isObject() && type.size() == 1 && type.has(EITHER);
+    }
+
+    private void checkOne(JsonNode type, JsonNode value) {
+        if (isUnion(type)) {
+            List<String> why = new java.util.ArrayList<>();
+            for (JsonNode m : type.get(EITHER)) {
+                try {
+                    checkOne(m, value);
+                    return;
+                } catch (M31Problem p) {
+                    why.add(p.getMessage());
+                }
+            }
+            throw M31Problem.unprocessable("$", "the message is none of the Either's types (" + String.join("; ", why) + ")");
+        }
         if (type.isString()) {
             String name = type.asString();
             boolean ok = switch (name) {

@@ -1,7 +1,9 @@
 package dev.andromeda.channel;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -11,9 +13,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
@@ -30,26 +34,43 @@ import tools.jackson.databind.json.JsonMapper;
  * and the topic of every named channel (added as they are created), and dispatches each record
  * into its channel's in-memory {@link ChannelQueue}, waking that channel's receivers.
  *
+ * <p>A message's seq is its record's offset + 1, so it is known to the sender once Kafka took
+ * the record and to the dispatcher for records that plain Kafka producers wrote into a named
+ * channel's topic (their value is the message; one that is not JSON or not of the channel's
+ * type is skipped and logged). Every record the service produces carries its send's attempt id,
+ * and is delivered only if that attempt owns its key in PostgreSQL (see {@link ChannelStore#owners}):
+ * a send whose database commit failed after Kafka took its records is never delivered, and its
+ * retry (same idempotency key, new attempt) is delivered once.
+ *
  * <p>Positions come from PostgreSQL, not from consumer-group commits: at startup each partition
- * is read from the least Kafka offset any channel with undelivered messages still needs (else
- * from its end, captured before that query), and records whose seq is at or below the channel's
- * receive cursor are dropped — so nothing handed out is handed out again after a restart, and
- * nothing unhanded is lost. A queue above its bounds pauses its partition until it drains.
+ * is read from the least offset any cursor still needs (else from its end, captured before that
+ * query), and records at or below every cursor are dropped — so nothing acknowledged is handed
+ * out again after a restart, and nothing unacknowledged is lost. A queue above its bounds pauses
+ * its partition until it drains.
  *
  * <p>This slice assumes one instance serves a channel. Several instances will split channels by
- * partition ownership (a consumer group, with the cursor in PostgreSQL as now): a later issue.
+ * partition ownership (a consumer group, with the cursors in PostgreSQL as now): a later issue.
  */
 @Component
 public class Dispatcher implements InitializingBean, DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+    static final String H_KEY = "m31-key";
+    static final String H_ATTEMPT = "m31-attempt";
+    static final String H_OLD_SEQ = "m31-seq";
+    /** On every record the service produces: what lacks it was written by someone else. */
+    static final String H_VIA = "m31-via";
 
     private final KafkaPlumbing kafka;
     private final ChannelStore store;
+    private final ChannelTypes types;
     private final JsonMapper json;
     private final int maxMessages;
     private final long maxBytes;
     private final Map<String, ChannelQueue> queues = new ConcurrentHashMap<>();
+    /** Named channels: topic → channel id (their records may carry any key, or none). */
+    private final Map<String, String> named = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Long> positions = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<TopicPartition> added = new ConcurrentLinkedQueue<>();
     private final Set<TopicPartition> assigned = new HashSet<>();
     private final Set<TopicPartition> paused = new HashSet<>();
@@ -57,11 +78,12 @@ public class Dispatcher implements InitializingBean, DisposableBean {
     private Thread thread;
     private volatile boolean running;
 
-    public Dispatcher(KafkaPlumbing kafka, ChannelStore store, JsonMapper json,
+    public Dispatcher(KafkaPlumbing kafka, ChannelStore store, ChannelTypes types, JsonMapper json,
                       @Value("${m31.channel.queue-max-messages:10000}") int maxMessages,
                       @Value("${m31.channel.queue-max-bytes:33554432}") long maxBytes) {
         this.kafka = kafka;
         this.store = store;
+        this.types = types;
         this.json = json;
         this.maxMessages = maxMessages;
         this.maxBytes = maxBytes;
@@ -74,14 +96,16 @@ public class Dispatcher implements InitializingBean, DisposableBean {
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrap());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaPlumbing.MAX_RECORD_BYTES + 64 * 1024);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "m31-channel-dispatcher");
         consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
 
         List<TopicPartition> all = new ArrayList<>();
         for (int i = 0; i < kafka.sharedPartitions(); i++) all.add(new TopicPartition(kafka.sharedTopic(), i));
-        for (String topic : new HashSet<>(store.namedTopics())) all.add(new TopicPartition(topic, 0));
+        named.putAll(store.namedChannels());
+        for (String topic : named.keySet()) all.add(new TopicPartition(topic, 0));
         // the ends first, then what the channels need: a send committed after the query lies beyond the ends
         assigned.addAll(all);
         consumer.assign(assigned);
@@ -91,28 +115,38 @@ public class Dispatcher implements InitializingBean, DisposableBean {
             long end = ends.getOrDefault(tp, 0L);
             long from = Math.min(needs.getOrDefault(tp, end), end);
             consumer.seek(tp, from);
-            if (from < end) log.info("{}: replaying from offset {} (end {}) for undelivered messages", tp, from, end);
+            positions.put(tp, from);
+            if (from < end) log.info("{}: replaying from offset {} (end {}) for unacknowledged messages", tp, from, end);
         }
         running = true;
         thread = Thread.ofPlatform().name("m31-channel-dispatcher").daemon().start(this::loop);
     }
 
     /** A new named channel's topic: read from its beginning. */
-    void track(TopicPartition tp) {
+    void track(String channel, TopicPartition tp) {
+        named.put(tp.topic(), channel);
         added.add(tp);
         consumer.wakeup();
     }
 
-    /** The queue of a channel, loaded with its cursor on first use; null when there is no such channel. */
+    /** The queue of a channel, loaded with its cursors on first use; null when there is no such channel. */
     ChannelQueue queue(String id) {
         ChannelQueue q = queues.get(id);
         if (q != null) return q;
         var row = store.find(id);
         if (row.isEmpty()) return null;
-        return queues.computeIfAbsent(id, k -> new ChannelQueue(k, row.get().delivered(), row.get().closed()));
+        List<ChannelStore.Group> groups = store.groups(id);
+        long low = groups.stream().mapToLong(ChannelStore.Group::cursor).min().orElse(0);
+        ChannelStore.Row r = row.get();
+        return queues.computeIfAbsent(id, k -> new ChannelQueue(k, r.tp(), groups, store.withdrawn(id, low), r.closed() ? r.closeSeq() : null));
     }
 
-    /** The channel is closed and drained: its queue is no longer needed here. */
+    /** How far the partition has been read: every record below this offset was dispatched. */
+    long position(TopicPartition tp) {
+        return positions.getOrDefault(tp, 0L);
+    }
+
+    /** The channel is closed and drained on every cursor: its queue is no longer needed here. */
     void forget(String id) {
         queues.remove(id);
     }
@@ -127,7 +161,19 @@ public class Dispatcher implements InitializingBean, DisposableBean {
                             consumer.seekToBeginning(List.of(tp));
                         }
                     }
-                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) dispatch(r);
+                    ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(500));
+                    if (!records.isEmpty()) {
+                        try {
+                            dispatch(records);
+                        } catch (RuntimeException e) {
+                            // read these again (what was already enqueued is dropped as a replay)
+                            for (TopicPartition tp : records.partitions()) consumer.seek(tp, records.records(tp).get(0).offset());
+                            throw e;
+                        }
+                    }
+                    for (TopicPartition tp : assigned) {
+                        if (!paused.contains(tp)) positions.put(tp, consumer.position(tp, Duration.ofSeconds(5)));
+                    }
                     backpressure();
                 } catch (WakeupException woken) {
                     // a new topic to read, or shutdown: go round
@@ -142,20 +188,72 @@ public class Dispatcher implements InitializingBean, DisposableBean {
         }
     }
 
-    private void dispatch(ConsumerRecord<String, byte[]> r) {
-        if (r.key() == null || r.value() == null) return;
-        ChannelQueue q = queue(r.key());
-        if (q == null) return; // not one of ours (a foreign record in a named topic)
-        JsonNode envelope;
-        try {
-            envelope = json.readTree(r.value());
-        } catch (RuntimeException notJson) {
-            log.warn("{}@{}: record of {} is not a channel envelope, skipped", r.topic(), r.offset(), r.key());
-            return;
+    /** A record on its way into a queue. */
+    private record Pending(ChannelQueue q, ChannelQueue.Entry entry, String key, String attempt) {}
+
+    private void dispatch(ConsumerRecords<String, byte[]> records) {
+        List<Pending> pending = new ArrayList<>(records.count());
+        List<ChannelStore.Keyed> keyed = new ArrayList<>();
+        Map<String, long[]> foreign = new HashMap<>();
+        for (ConsumerRecord<String, byte[]> r : records) {
+            if (r.value() == null) continue;
+            String channel = named.get(r.topic());
+            if (channel == null) channel = r.key();
+            if (channel == null) continue;
+            ChannelQueue q = queue(channel);
+            if (q == null) continue; // not one of ours
+            long seq = r.offset() + 1;
+            String key = header(r, H_KEY), attempt = header(r, H_ATTEMPT);
+            byte[] body = r.value();
+            if (header(r, H_OLD_SEQ) != null) {
+                // an envelope {seq, value} written before seqs were offsets
+                JsonNode value = parse(r, channel);
+                if (value == null || value.get("value") == null) continue;
+                body = json.writeValueAsBytes(value.get("value"));
+            } else if (header(r, H_VIA) == null) {
+                // written by a plain Kafka producer into the channel's topic: checked like a send
+                JsonNode value = parse(r, channel);
+                ChannelStore.Row row = value == null ? null : store.find(channel).orElse(null);
+                if (row == null) continue;
+                try {
+                    types.check(row.type(), value);
+                } catch (RuntimeException wrong) {
+                    log.warn("{}@{}: record of {} is not of the channel's type, skipped: {}", r.topic(), r.offset(), channel, wrong.getMessage());
+                    continue;
+                }
+                body = json.writeValueAsBytes(value);
+                foreign.merge(channel, new long[] {1, seq}, (a, b) -> new long[] {a[0] + b[0], Math.max(a[1], b[1])});
+            }
+            String owned = attempt == null ? null : key != null ? key : "~" + attempt;
+            if (owned != null) keyed.add(new ChannelStore.Keyed(channel, owned, attempt, seq));
+            pending.add(new Pending(q, new ChannelQueue.Entry(seq, body), owned, attempt));
         }
-        if (!envelope.path("seq").isIntegralNumber()) return;
-        q.partition = new TopicPartition(r.topic(), r.partition());
-        q.offer(new ChannelQueue.Entry(envelope.get("seq").asLong(), envelope.get("value"), r.offset(), r.value().length));
+        Map<String, String> owners = keyed.isEmpty() ? Map.of() : store.owners(keyed);
+        for (Pending p : pending) {
+            if (p.attempt() != null) {
+                String owner = owners.get(p.q().id + "\n" + p.key());
+                if (!p.attempt().equals(owner)) {
+                    log.info("{}: seq {} belongs to a send that failed or was retried ({}), dropped", p.q().id, p.entry().seq(), p.key());
+                    continue;
+                }
+            }
+            p.q().offer(p.entry());
+        }
+        foreign.forEach((ch, n) -> store.foreignSent(ch, (int) n[0], n[1]));
+    }
+
+    private JsonNode parse(ConsumerRecord<String, byte[]> r, String channel) {
+        try {
+            return json.readTree(r.value());
+        } catch (RuntimeException notJson) {
+            log.warn("{}@{}: record of {} is not JSON, skipped", r.topic(), r.offset(), channel);
+            return null;
+        }
+    }
+
+    private static String header(ConsumerRecord<String, byte[]> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
     /** Pauses a partition while one of its channels holds too much; resumes when all are at half. */
@@ -164,7 +262,6 @@ public class Dispatcher implements InitializingBean, DisposableBean {
         Set<TopicPartition> busy = new HashSet<>();
         for (ChannelQueue q : queues.values()) {
             TopicPartition tp = q.partition;
-            if (tp == null) continue;
             int n = q.size();
             long b = q.bytes();
             if (n > maxMessages || b > maxBytes) full.add(tp);

@@ -54,6 +54,8 @@ public class KafkaPlumbing implements DisposableBean {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_RECORD_BYTES + 64 * 1024);
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "m31-channel-producer");
@@ -72,6 +74,19 @@ public class KafkaPlumbing implements DisposableBean {
 
     public static String namedTopic(String name) {
         return NAMED_PREFIX + name;
+    }
+
+    /** The partition's end (the offset the next record will get), as the broker says now. */
+    public long endOffset(org.apache.kafka.common.TopicPartition tp) {
+        try {
+            return admin.listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+                    .partitionResult(tp).get(30, TimeUnit.SECONDS).offset();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted asking the end of " + tp, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot ask the end of " + tp + ": " + e.getMessage(), e);
+        }
     }
 
     /** Creates the topic if missing (an existing one is kept) and answers its partition count. */

@@ -1,0 +1,110 @@
+package dev.andromeda.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Channels through the gateway of a whole constellation: capabilities, NDJSON batches, streams,
+ * sync sends, cloned endpoints — and a channel a fibril opened (cap-less, as the nucleus does it
+ * today) read by a user.
+ */
+class ChannelsE2ETest {
+
+    static Constellation constellation;
+    static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    static final JsonMapper json = JsonMapper.builder().build();
+
+    @BeforeAll
+    static void boot() throws Exception {
+        constellation = Constellation.start(Constellation.Options.forTests());
+    }
+
+    @AfterAll
+    static void shutdown() {
+        if (constellation != null) constellation.close();
+    }
+
+    @Test
+    void aChannelWithCapabilitiesCarriesBatchesThroughTheGateway() throws Exception {
+        JsonNode ch = json.readTree(call("POST", "/ch", "{\"type\":{\"Either\":[\"Int\",\"Str\"]},\"capabilities\":true}", Map.of()).body());
+        String path = ch.get("uri").asString();
+        String send = ch.get("send").get("cap").asString(), recv = ch.get("recv").get("cap").asString();
+
+        assertThat(call("POST", path + "/messages", "1", Map.of()).statusCode()).isEqualTo(403);
+        HttpResponse<String> batch = call("POST", path + "/messages", "1\n\"two\"\n3\n", Map.of("X-M31-Cap", send, "Content-Type", "application/x-ndjson"));
+        assertThat(batch.statusCode()).as(batch.body()).isEqualTo(202);
+        assertThat(json.readTree(batch.body()).get("count").asInt()).isEqualTo(3);
+        HttpResponse<String> wrong = call("POST", path + "/messages", "4\n4.5\n", Map.of("X-M31-Cap", send, "Content-Type", "application/x-ndjson"));
+        assertThat(wrong.statusCode()).isEqualTo(422);
+        assertThat(json.readTree(wrong.body()).get("field").asString()).isEqualTo("[1]$");
+
+        assertThat(call("GET", path + "/messages?wait=0", null, Map.of()).statusCode()).isEqualTo(403);
+        // a broadcast clone, then the channel's own endpoint takes everything
+        JsonNode clone = json.readTree(call("POST", path + "/endpoints", "{\"end\":\"recv\",\"mode\":\"broadcast\"}", Map.of("X-M31-Cap", recv)).body());
+        JsonNode got = json.readTree(call("GET", path + "/messages?wait=10&max=10", null, Map.of("X-M31-Cap", recv)).body());
+        assertThat(got.get("messages")).extracting(m -> m.get("value").toString()).containsExactly("1", "\"two\"", "3");
+        // the clone reads the same messages as an SSE stream
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + path + "/messages?ack=auto"))
+                .header("Authorization", "Bearer " + constellation.token())
+                .header("Accept", "text/event-stream").header("X-M31-Cap", clone.get("cap").asString());
+        HttpResponse<java.io.InputStream> stream = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(stream.statusCode()).isEqualTo(200);
+        List<String> data = new ArrayList<>();
+        try (var in = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8))) {
+            for (String line; data.size() < 3 && (line = in.readLine()) != null; ) {
+                if (line.startsWith("data: ")) data.add(line.substring(6));
+            }
+        }
+        assertThat(data).containsExactly("1", "\"two\"", "3");
+    }
+
+    @Test
+    void aSyncSendThatNobodyTakesIsWithdrawn() throws Exception {
+        String path = json.readTree(call("POST", "/ch", "{\"type\":\"Int\",\"mode\":\"sync\"}", Map.of()).body()).get("uri").asString();
+        HttpResponse<String> r = call("POST", path + "/messages?wait=1", "5", Map.of());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(408);
+        JsonNode none = json.readTree(call("GET", path + "/messages?wait=1", null, Map.of()).body());
+        assertThat(none.get("messages").size()).isZero();
+    }
+
+    @Test
+    void aUserReadsAChannelAFibrilOpenedAndWroteTo() throws Exception {
+        String script = "var chan = require('chan'); var p = chan.open('Int');"
+                + " for (var i = 1; i <= 5; i++) p[0].send(i); p[1];";
+        HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script)), Map.of());
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=60", null, Map.of()).body());
+        assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
+        String ch = f.get("result").get("$ch").asString();
+        List<Integer> got = new ArrayList<>();
+        for (int tries = 0; got.size() < 5 && tries < 10; tries++) {
+            json.readTree(call("GET", ch + "/messages?wait=5", null, Map.of()).body()).get("messages").forEach(m -> got.add(m.get("value").asInt()));
+        }
+        assertThat(got).containsExactly(1, 2, 3, 4, 5);
+    }
+
+    static HttpResponse<String> call(String method, String path, String body, Map<String, String> headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + path))
+                .header("Authorization", "Bearer " + constellation.token())
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null && !headers.containsKey("Content-Type")) b.header("Content-Type", "application/json");
+        headers.forEach(b::header);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+}
