@@ -45,6 +45,14 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.auth.existingSecret -}}{{ .Values.auth.existingSecretKey }}{{- else -}}secret{{- end -}}
 {{- end -}}
 
+{{- define "m31.internalSecretName" -}}
+{{- if .Values.internal.existingSecret -}}{{ .Values.internal.existingSecret }}{{- else -}}{{ include "m31.fullname" . }}-internal{{- end -}}
+{{- end -}}
+
+{{- define "m31.internalSecretKey" -}}
+{{- if .Values.internal.existingSecret -}}{{ .Values.internal.existingSecretKey }}{{- else -}}key{{- end -}}
+{{- end -}}
+
 {{- define "m31.postgresSecretName" -}}
 {{- if .Values.postgres.existingSecret -}}{{ .Values.postgres.existingSecret }}{{- else -}}{{ include "m31.fullname" . }}-postgres{{- end -}}
 {{- end -}}
@@ -83,6 +91,11 @@ http://{{ include "m31.fullname" .ctx }}-{{ include "m31.component" .key }}:{{ $
       key: {{ include "m31.postgresSecretKey" . }}
 - name: M31_KAFKA_BOOTSTRAP
   value: {{ required "kafka.bootstrap is required" .Values.kafka.bootstrap | quote }}
+- name: M31_INTERNAL_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "m31.internalSecretName" . }}
+      key: {{ include "m31.internalSecretKey" . }}
 - name: JAVA_TOOL_OPTIONS
   value: {{ .Values.javaToolOptions | quote }}
 {{- end -}}

@@ -96,6 +96,8 @@ class ChartTest {
                 assertThat(env.get("M31_POSTGRES_URL").get("value")).isEqualTo("jdbc:postgresql://postgresql:5432/m31");
                 assertThat(env.get("M31_KAFKA_BOOTSTRAP").get("value")).isEqualTo("kafka:9092");
                 assertThat(secretRef(env.get("M31_POSTGRES_PASSWORD"))).isEqualTo("m31-postgres/password");
+                // every service and node verifies (and signs) the internal identity header with one key
+                assertThat(secretRef(env.get("M31_INTERNAL_KEY"))).as(component).isEqualTo("m31-internal/key");
             }
         }
 
@@ -134,6 +136,9 @@ class ChartTest {
                 .set("postgres.existingSecretPasswordKey", "pw")
                 .set("kafka.bootstrap", "kafka-0.kafka:9092,kafka-1.kafka:9092")
                 .set("auth.existingSecret", "m31-jwt")
+                .set("auth.jwksUrl", "https://idp.example.internal/jwks.json")
+                .set("internal.existingSecret", "mesh-key")
+                .set("internal.existingSecretKey", "hmac")
                 .set("services.gateway.image.tag", "0.2.0")
                 .set("services.gateway.service.type", "LoadBalancer")
                 .set("services.store.replicas", 3)
@@ -162,7 +167,11 @@ class ChartTest {
             assertThat(env.get("M31_KAFKA_BOOTSTRAP").get("value")).isEqualTo("kafka-0.kafka:9092,kafka-1.kafka:9092");
             assertThat(secretRef(env.get("M31_POSTGRES_PASSWORD"))).isEqualTo("pg-credentials/pw");
             assertThat(env.get("M31_NAMING_URL").get("value")).isEqualTo("http://prod-m31-naming-service:8032");
+            assertThat(secretRef(env.get("M31_INTERNAL_KEY"))).isEqualTo("mesh-key/hmac");
         }
+        assertThat(env(containers(byName(deployments, "prod-m31-gateway")).get(0)).get("M31_AUTH_JWKS_URL").get("value"))
+                .isEqualTo("https://idp.example.internal/jwks.json");
+        assertThat(env(containers(byName(deployments, "prod-m31-store-service")).get(0))).doesNotContainKey("M31_AUTH_JWKS_URL");
         assertThat(secretRef(env(containers(byName(deployments, "prod-m31-gateway")).get(0)).get("M31_AUTH_SECRET")))
                 .isEqualTo("m31-jwt/secret");
         // existing secrets are used, not created
@@ -175,6 +184,7 @@ class ChartTest {
         List<Map<String, Object>> docs = render(new Helm(CHART).template().withName("m31")
                 .set("fibril.nodeNames", "podName")
                 .set("auth.secret", secret)
+                .set("internal.key", secret + "-internal")
                 .call());
         Map<String, Map<String, Object>> env = env(containers(single(docs, "StatefulSet")).get(0));
         assertThat(env.get("M31_NODE").get("value")).isEqualTo("$(POD_NAME)");
@@ -182,6 +192,8 @@ class ChartTest {
         Map<String, Object> auth = byName(ofKind(docs, "Secret"), "m31-auth");
         assertThat(new String(java.util.Base64.getDecoder().decode(map(auth, "data").get("secret").toString()))).isEqualTo(secret);
         assertThat(map(auth, "metadata")).doesNotContainKey("annotations");
+        Map<String, Object> internal = byName(ofKind(docs, "Secret"), "m31-internal");
+        assertThat(new String(java.util.Base64.getDecoder().decode(map(internal, "data").get("key").toString()))).isEqualTo(secret + "-internal");
     }
 
     @Test
@@ -196,6 +208,8 @@ class ChartTest {
     void shortKeyIsRefused() {
         assertThatThrownBy(() -> new Helm(CHART).template().withName("m31").set("auth.secret", "short").call())
                 .hasMessageContaining("at least 32 bytes");
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("m31").set("internal.key", "short").call())
+                .hasMessageContaining("internal.key must be at least 32 bytes");
     }
 
     // ------------------------------------------------------------------ helpers

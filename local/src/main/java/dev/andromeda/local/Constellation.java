@@ -75,6 +75,7 @@ public final class Constellation implements AutoCloseable {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final Map<String, String> urls = new LinkedHashMap<>();
     private String token;
+    private String internalKey;
     private Duration startup;
 
     private Constellation(Options options) {
@@ -102,6 +103,11 @@ public final class Constellation implements AutoCloseable {
             CompletableFuture<String> kafka = CompletableFuture.supplyAsync(uncheck(() -> kafka(home)), pool);
 
             String secret = secret(home);
+            String packetKey = randomKey();
+            // the key services sign and verify X-M31-Identity with: new for every constellation, never on disk
+            byte[] k = new byte[48];
+            new SecureRandom().nextBytes(k);
+            internalKey = Base64.getUrlEncoder().withoutPadding().encodeToString(k);
             int gatewayPort = options.gatewayPort() == 0 ? freePort() : options.gatewayPort();
             for (String svc : List.of("naming", "store", "channel", "scheduler")) urls.put(svc, "http://127.0.0.1:" + freePort());
             for (String node : options.nodes()) urls.put(node, "http://127.0.0.1:" + freePort());
@@ -119,6 +125,7 @@ public final class Constellation implements AutoCloseable {
                     "--m31.services.gateway=" + urls.get("gateway"),
                     "--m31.kafka.bootstrap=" + bootstrap,
                     "--m31.auth.secret=" + secret,
+                    "--m31.internal.key=" + internalKey,
                     "--spring.datasource.url=" + db[0],
                     "--spring.datasource.username=" + db[1],
                     "--spring.datasource.password=" + db[2],
@@ -139,6 +146,8 @@ public final class Constellation implements AutoCloseable {
                 List<String> args = new ArrayList<>(common);
                 args.add("--m31.node=" + node);
                 args.add("--m31.self-url=" + urls.get(node));
+                // migration packets between nodes are signed with a key only the nodes share
+                args.add("--m31.fibril.packet-key=" + packetKey);
                 rest.add(app(pool, FibrilServiceApplication.class, FibrilServiceApplication.NAME, node, args));
             }
             rest.add(start(pool, () -> M31Service.builder(GatewayApplication.class, GatewayApplication.NAME,
@@ -240,12 +249,26 @@ public final class Constellation implements AutoCloseable {
         return s;
     }
 
+    private static String randomKey() {
+        byte[] b = new byte[32];
+        new SecureRandom().nextBytes(b);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
     public String gatewayUrl() { return urls.get("gateway"); }
 
     /** The admin bearer token minted at start (also written to {@code <home>/token}). */
     public String token() { return token; }
 
     public String url(String serviceOrNode) { return urls.get(serviceOrNode); }
+
+    /**
+     * Signs {@code X-M31-Identity} for a request made straight to a service (not through the
+     * gateway), as {@code who}: what a benchmark or a test needs to call a service directly.
+     */
+    public dev.andromeda.common.security.InternalIdentity internalIdentity() {
+        return new dev.andromeda.common.security.InternalIdentity(internalKey, Duration.ofSeconds(30));
+    }
 
     public Duration startupTime() { return startup; }
 

@@ -114,6 +114,22 @@ class ConstellationE2ETest {
     }
 
     @Test
+    void nodeMetricsAndTheFibrilListAreServedThroughTheGateway() throws Exception {
+        String script = "var sys = require('sys'); sys.sleep(3000); 1";
+        String id = json.readTree(call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script))).body()).get("id").asString();
+        String node = json.readTree(call("GET", "/fibrils/" + id, null).body()).get("node").asString();
+
+        HttpResponse<String> metrics = call("GET", "/net/node=" + node + "/metrics", null);
+        assertThat(metrics.statusCode()).as(metrics.body()).isEqualTo(200);
+        assertThat(json.readTree(metrics.body()).toString()).contains("\"fibrils\"");
+
+        HttpResponse<String> listed = call("GET", "/fibrils?state=parked", null);
+        assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
+        List<String> ids = json.readTree(listed.body()).get("fibrils").valueStream().map(f -> f.get("id").asString()).toList();
+        assertThat(ids).contains(id);
+    }
+
+    @Test
     void spawnedFibrilsAreSpreadOverTheNodes() throws Exception {
         String script = "var sys = require('sys'); var cs = [];"
                 + "for (var i = 0; i < 8; i++) cs.push(sys.spawn(function () { return require('sys').self().node; }, []));"
@@ -170,6 +186,93 @@ class ConstellationE2ETest {
         HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fs")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(anonymous.statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void servicesRefuseRequestsThatDidNotComeThroughTheGatewayOrASignedPeer() throws Exception {
+        String store = constellation.url("store");
+        HttpResponse<String> direct = http.send(HttpRequest.newBuilder(URI.create(store + "/fs")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(direct.statusCode()).isEqualTo(401);
+        assertThat(direct.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("problem+json"));
+        // client-made identity headers are stripped by the gateway; a copied one is useless a second time
+        var signer = constellation.internalIdentity();
+        String header = signer.sign(dev.andromeda.common.security.Caller.of("admin", List.of("admin")), "GET", "/fs");
+        HttpResponse<String> once = http.send(HttpRequest.newBuilder(URI.create(store + "/fs"))
+                .header(dev.andromeda.common.security.InternalIdentity.HEADER, header).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(once.statusCode()).isEqualTo(200);
+        HttpResponse<String> replayed = http.send(HttpRequest.newBuilder(URI.create(store + "/fs"))
+                .header(dev.andromeda.common.security.InternalIdentity.HEADER, header).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(replayed.statusCode()).isEqualTo(401);
+        HttpResponse<String> forgedKey = http.send(HttpRequest.newBuilder(URI.create(constellation.url("naming") + "/net"))
+                .header(dev.andromeda.common.security.InternalIdentity.HEADER,
+                        new dev.andromeda.common.security.InternalIdentity("not-the-constellation-key-but-32-bytes", Duration.ofSeconds(30))
+                                .sign(dev.andromeda.common.security.Caller.of("admin", List.of("admin")), "GET", "/net")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(forgedKey.statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void anAliasLeadsToWhatItNamesThroughTheGateway() throws Exception {
+        String script = "var sys = require('sys'); sys.sleep(3000); 42;";
+        HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script)));
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        HttpResponse<String> alias = call("PUT", "/names/answer", json.writeValueAsString(Map.of("uri", "/fibrils/" + id)));
+        assertThat(alias.statusCode()).as(alias.body()).isEqualTo(200);
+        assertThat(json.readTree(alias.body()).get("owner").asString()).isEqualTo("admin");
+        JsonNode viaAlias = json.readTree(call("GET", "/a/answer?wait=60", null).body());
+        assertThat(viaAlias.get("id").asString()).isEqualTo(id);
+        assertThat(viaAlias.get("result").asInt()).isEqualTo(42);
+        JsonNode resolved = json.readTree(call("GET", "/names/resolve?uri=" + java.net.URLEncoder.encode("/a/answer", java.nio.charset.StandardCharsets.UTF_8), null).body());
+        assertThat(resolved.get("binding").get("id").asString()).isEqualTo(id);
+        JsonNode node = json.readTree(call("PUT", "/names/first-node", "{\"uri\":\"/net/node=E0\"}").body());
+        assertThat(node.get("id").asString()).isEqualTo("E0");
+        assertThat(json.readTree(call("GET", "/a/first-node", null).body()).get("name").asString()).isEqualTo("E0");
+        // someone else cannot take the alias over
+        HttpResponse<String> theirs = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/names/answer"))
+                .header("Authorization", "Bearer " + userToken("mallory"))
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"uri\":\"/fs/words\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(theirs.statusCode()).isEqualTo(403);
+    }
+
+    @Test
+    void aPublicNameLetsAnyoneSendToOneChannelAndNothingElse() throws Exception {
+        ChannelsApi channels = new ChannelsApi(client());
+        Channel ch = channels.createChannel(new ChannelSpec().type("Int").mode(ChannelSpec.ModeEnum.ASYNC));
+        HttpResponse<String> pub = call("PUT", "/names/pub/counter", json.writeValueAsString(Map.of("uri", "/ch/" + ch.getId())));
+        assertThat(pub.statusCode()).as(pub.body()).isEqualTo(200);
+        HttpResponse<String> sent = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/pub/counter"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("7")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(202);
+        MessageBatch got = channels.receiveMessages(ch.getId(), 1, 10);
+        assertThat(got.getMessages()).extracting(m -> ((Number) m.getValue()).intValue()).containsExactly(7);
+        HttpResponse<String> get = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/pub/counter")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(get.statusCode()).isEqualTo(405);
+        HttpResponse<String> channelItself = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/ch/" + ch.getId() + "/messages"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("8")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(channelItself.statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void theGatewayServesTheContractAndTraceContext() throws Exception {
+        HttpResponse<String> yaml = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/openapi.yaml")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(yaml.statusCode()).isEqualTo(200);
+        assertThat(yaml.body()).contains("/names/{alias}");
+        HttpResponse<String> net = call("GET", "/net", null);
+        assertThat(net.headers().firstValue("traceparent")).hasValueSatisfying(t -> assertThat(t).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01"));
+        HttpResponse<String> tcpdmp = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/net/node=E0/tcpdmp?i=0&exp=udp"))
+                .header("Authorization", "Bearer " + userToken("mallory")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(tcpdmp.statusCode()).isEqualTo(403);
+    }
+
+    private static String userToken(String subject) throws Exception {
+        String secret = Files.readString(constellation.home().resolve("secret")).trim();
+        return dev.andromeda.gateway.auth.Tokens.mint(secret, subject, List.of(), Duration.ofMinutes(5));
     }
 
     private static void dropWords() throws Exception {

@@ -9,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import dev.andromeda.common.security.InternalIdentity;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
@@ -38,13 +39,18 @@ public class NodeForwarder {
         this.timeout = timeout;
     }
 
-    public Answer post(String url, byte[] json) throws Unreachable, IOException, InterruptedException {
-        HttpRequest req = HttpRequest.newBuilder(URI.create(url))
+    /**
+     * @param identity the signed internal identity for this request ({@code X-M31-Identity}), or
+     *                 null where the constellation runs without an internal key
+     */
+    public Answer post(String url, byte[] json, String identity) throws Unreachable, IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json, application/problem+json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(json))
-                .build();
+                .POST(HttpRequest.BodyPublishers.ofByteArray(json));
+        if (identity != null) b.header(InternalIdentity.HEADER, identity);
+        HttpRequest req = b.build();
         try {
             HttpResponse<byte[]> r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
             return new Answer(r.statusCode(), r.headers().firstValue("Content-Type").orElse("application/json"), r.body());

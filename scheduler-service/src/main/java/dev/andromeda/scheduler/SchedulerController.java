@@ -9,12 +9,15 @@ import dev.andromeda.api.model.NodeList;
 import dev.andromeda.api.model.Placement;
 import dev.andromeda.api.model.PlacementRequest;
 import dev.andromeda.api.model.SpawnRequest;
+import dev.andromeda.common.http.ServiceClient;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Callers;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpTimeoutException;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -23,6 +26,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
@@ -40,11 +45,14 @@ public class SchedulerController implements SchedulerApi, FibrilsApi {
     private final NodeForwarder forwarder;
     private final JsonMapper json;
 
-    public SchedulerController(NodeRegistry registry, Placer placer, NodeForwarder forwarder, JsonMapper json) {
+    private final ServiceClient client;
+
+    public SchedulerController(NodeRegistry registry, Placer placer, NodeForwarder forwarder, JsonMapper json, ServiceClient client) {
         this.registry = registry;
         this.placer = placer;
         this.forwarder = forwarder;
         this.json = json;
+        this.client = client;
     }
 
     // ---- registry ------------------------------------------------------------------------
@@ -71,6 +79,23 @@ public class SchedulerController implements SchedulerApi, FibrilsApi {
         return ResponseEntity.ok(placer.place(req.getNode(), blankToNull(req.getConstellation()), Set.of()));
     }
 
+    // ---- listing -------------------------------------------------------------------------
+
+    /**
+     * GET /fibrils: every node can list the whole constellation (it asks its peers), so the
+     * scheduler hands the question to any live node, as the caller who asked.
+     */
+    @GetMapping(path = "/fibrils", produces = "application/json")
+    public ResponseEntity<tools.jackson.databind.JsonNode> listFibrils(
+            @RequestParam(name = "state", required = false) String state) {
+        List<Node> alive = registry.alive();
+        if (alive.isEmpty()) throw M31Problem.unavailable("no live node to ask");
+        Node n = alive.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(alive.size()));
+        String url = stripSlash(n.getUrl()) + "/fibrils" + (state == null ? ""
+                : "?state=" + java.net.URLEncoder.encode(state, java.nio.charset.StandardCharsets.UTF_8));
+        return ResponseEntity.ok(client.as(Callers.current()).get(url, tools.jackson.databind.JsonNode.class));
+    }
+
     // ---- spawning ------------------------------------------------------------------------
 
     /**
@@ -91,7 +116,9 @@ public class SchedulerController implements SchedulerApi, FibrilsApi {
             req.setNode(p.getNode());
             String url = stripSlash(p.getUrl()) + "/fibrils";
             try {
-                NodeForwarder.Answer a = forwarder.post(url, json.writeValueAsBytes(req));
+                // the node runs the fibril for whoever asked: forward as that caller, relayed by us
+                String identity = client.as(Callers.current()).identityHeader("POST", url);
+                NodeForwarder.Answer a = forwarder.post(url, json.writeValueAsBytes(req), identity);
                 if (a.status() >= 400) {
                     placer.unplaced(p.getNode());
                     throw passOn(a, url);

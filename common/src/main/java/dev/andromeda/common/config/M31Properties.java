@@ -16,6 +16,27 @@ public class M31Properties {
     private String selfUrl;
     private Map<String, String> services = new LinkedHashMap<>();
     private Map<String, String> labels = new LinkedHashMap<>();
+    private final Internal internal = new Internal();
+
+    /**
+     * {@code m31.internal.*}: the key the gateway and the services sign and verify the internal
+     * identity header with ({@code X-M31-Identity}). Unset: nothing is signed or checked.
+     */
+    public static class Internal {
+        private String key;
+        /** How long a signed header is good for (it is also bound to one method, path and use). */
+        private java.time.Duration ttl = java.time.Duration.ofSeconds(30);
+        /** false: unsigned requests pass without a caller (signed ones are still checked). */
+        private boolean require = true;
+
+        public String getKey() { return key; }
+        public void setKey(String key) { this.key = key; }
+        public java.time.Duration getTtl() { return ttl; }
+        public void setTtl(java.time.Duration ttl) { this.ttl = ttl; }
+        public boolean isRequire() { return require; }
+        public void setRequire(boolean require) { this.require = require; }
+        public boolean enabled() { return key != null && !key.isBlank(); }
+    }
 
     public String getNode() { return node; }
     public void setNode(String node) { this.node = node; }
@@ -24,6 +45,7 @@ public class M31Properties {
     public Map<String, String> getServices() { return services; }
     public void setServices(Map<String, String> services) { this.services = services; }
     public Map<String, String> getLabels() { return labels; }
+    public Internal getInternal() { return internal; }
     public void setLabels(Map<String, String> labels) { this.labels = labels; }
 
     /** The base URL of a mantle service, e.g. {@code service("store")}; fails loudly when unset. */

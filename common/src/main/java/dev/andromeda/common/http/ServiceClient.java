@@ -1,6 +1,8 @@
 package dev.andromeda.common.http;
 
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Caller;
+import dev.andromeda.common.security.InternalIdentity;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -20,6 +22,8 @@ import tools.jackson.databind.json.JsonMapper;
  * blocking for request threads and asynchronous for the nucleus (a parked fibril holds no
  * thread while its request is in flight). A problem answered by the callee comes back as a
  * {@link RemoteProblem} with the callee's status and detail, so it can be passed on as is.
+ * With {@code m31.internal.key} set, every request carries a signed {@link InternalIdentity#HEADER}
+ * naming this service (or, through {@link #as}, the caller it acts for).
  */
 public class ServiceClient {
 
@@ -27,16 +31,54 @@ public class ServiceClient {
 
     private final HttpClient http;
     private final JsonMapper json;
+    private final InternalIdentity signer;
+    private final Caller caller;
 
+    /** A client that signs nothing (no {@code m31.internal.key}). */
     public ServiceClient(JsonMapper json) {
-        this.json = json;
-        this.http = HttpClient.newBuilder()
+        this(json, null, null);
+    }
+
+    /**
+     * A client that signs every request with {@code signer} (when not null) as {@code self}: the
+     * {@link InternalIdentity#HEADER} the callee's {@code InternalIdentityFilter} verifies.
+     */
+    public ServiceClient(JsonMapper json, InternalIdentity signer, Caller self) {
+        this(HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5))
-                .build();
+                .build(), json, signer, self);
+        if (signer != null && self == null) throw new IllegalArgumentException("a signing client needs its own identity");
+    }
+
+    private ServiceClient(HttpClient http, JsonMapper json, InternalIdentity signer, Caller caller) {
+        this.http = http;
+        this.json = json;
+        this.signer = signer;
+        this.caller = caller;
     }
 
     public JsonMapper json() { return json; }
+
+    /**
+     * The same client (same connections) signing as {@code who} instead of this service: a node
+     * acting for the user who spawned a fibril, a service acting for the caller of the request it
+     * serves ({@code Callers.of(request)}). Without a signer (no internal key) it is this client.
+     * {@code via} is set to this client's own identity, so the callee sees who relayed it.
+     */
+    public ServiceClient as(Caller who) {
+        if (signer == null || who == null) return this;
+        String relay = caller == null ? null : caller.subject();
+        return new ServiceClient(http, json, signer, who.via(relay));
+    }
+
+    /** Who this client signs as (null when it signs nothing). */
+    public Caller identity() { return signer == null ? null : caller; }
+
+    /** The header value for one request, or null when this client signs nothing; for callers with their own HTTP client. */
+    public String identityHeader(String method, String url) {
+        return signer == null ? null : signer.sign(caller, method, URI.create(url).getRawPath());
+    }
 
     public <T> T get(String url, Class<T> type) {
         return join(getAsync(url, type, DEFAULT_TIMEOUT));
@@ -82,6 +124,9 @@ public class ServiceClient {
                 .header("Accept", "application/json, text/plain, application/problem+json");
         if (contentType != null) rb.header("Content-Type", contentType);
         headers.forEach(rb::header);
+        if (signer != null && !headers.containsKey(InternalIdentity.HEADER)) {
+            rb.header(InternalIdentity.HEADER, signer.sign(caller, method, URI.create(url).getRawPath()));
+        }
         return http.sendAsync(rb.build(), HttpResponse.BodyHandlers.ofByteArray())
                 .handle((resp, err) -> {
                     if (err != null) throw unreachable(method, url, err);

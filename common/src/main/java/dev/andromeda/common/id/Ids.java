@@ -15,7 +15,8 @@ public final class Ids {
     public static final String CHANNEL = "ch";
 
     private static final char[] BASE32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ".toCharArray();
-    private static final String CHECK = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ~";
+    // 37 symbols, all unreserved in URIs and left alone by every URL encoder (not so "~")
+    private static final String CHECK = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_";
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private Ids() {}

@@ -11,6 +11,7 @@ public class M31Problem extends RuntimeException {
     private final int status;
     private final String type;
     private final String field;
+    private final java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
 
     public M31Problem(int status, String type, String detail, String field) {
         super(detail, null, false, false);
@@ -22,6 +23,14 @@ public class M31Problem extends RuntimeException {
     public int status() { return status; }
     public String type() { return type; }
     public String field() { return field; }
+
+    /** Response headers to send with the problem (Location of a redirect, the current generation, …). */
+    public java.util.Map<String, String> headers() { return java.util.Collections.unmodifiableMap(headers); }
+
+    public M31Problem withHeader(String name, String value) {
+        if (value != null) headers.put(name, value);
+        return this;
+    }
 
     public static M31Problem badRequest(String field, String detail) {
         return new M31Problem(400, "bad-request", detail, field);

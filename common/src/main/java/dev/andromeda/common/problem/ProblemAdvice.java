@@ -49,7 +49,11 @@ public class ProblemAdvice {
 
     @ExceptionHandler(M31Problem.class)
     ResponseEntity<ProblemDetail> m31(M31Problem e, HttpServletRequest req) {
-        return respond(problem(e.status(), e.type(), e.getMessage(), e.field(), req.getRequestURI()));
+        ProblemDetail pd = problem(e.status(), e.type(), e.getMessage(), e.field(), req.getRequestURI());
+        if (e.headers().isEmpty()) return respond(pd);
+        ResponseEntity.BodyBuilder b = ResponseEntity.status(pd.getStatus()).contentType(MediaType.APPLICATION_PROBLEM_JSON);
+        e.headers().forEach((k, v) -> b.header(k, v));
+        return b.body(pd);
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)

@@ -1,5 +1,7 @@
 package dev.andromeda.gateway.auth;
 
+import dev.andromeda.common.security.Caller;
+import dev.andromeda.common.security.InternalIdentity;
 import dev.andromeda.gateway.problem.Problems;
 import java.util.List;
 import org.springframework.core.Ordered;
@@ -9,23 +11,29 @@ import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
- * Every request but the health probes carries {@code Authorization: Bearer <JWT>} (HS256,
- * issuer m31, unexpired). The verified identity goes downstream as {@code X-M31-Subject} /
- * {@code X-M31-Roles}; whatever a client sent under those names is stripped first.
- *
- * <p>Weak point, on purpose for now: downstream services trust these plain headers, so they
- * must only be reachable through the gateway. A signed internal header is a later issue.
+ * Every request but the health probes, the API documentation and the public interfaces
+ * ({@code POST /pub/{name}}, let through by {@code PublicInterfaceFilter}) carries
+ * {@code Authorization: Bearer <JWT>}. Whatever a client sent as an internal header
+ * ({@code X-M31-Identity}, {@code X-M31-Subject}, {@code X-M31-Roles}, {@code X-M31-Routed}) is
+ * stripped first. The verified identity is kept as the exchange attribute {@link Caller#ATTRIBUTE};
+ * {@code IdentityHeaderFilter} signs it into {@code X-M31-Identity} for the service the request
+ * is routed to, which trusts nothing else. {@code X-M31-Subject} / {@code X-M31-Roles} still go
+ * along, for logs only.
  */
 public class BearerAuthFilter implements WebFilter, Ordered {
 
     public static final String SUBJECT_HEADER = "X-M31-Subject";
     public static final String ROLES_HEADER = "X-M31-Roles";
+    public static final String ROUTED_HEADER = dev.andromeda.common.naming.Generations.ROUTED_HEADER;
+    /** Set by filters before this one on requests that need no token (public interfaces). */
+    public static final String OPEN_ATTR = BearerAuthFilter.class.getName() + ".open";
     /** Runs early: before the gateway's own filters and handler mappings, after nothing that routes. */
     public static final int ORDER = Ordered.HIGHEST_PRECEDENCE + 100;
 
-    private static final List<String> STRIPPED = List.of(SUBJECT_HEADER, ROLES_HEADER);
+    static final List<String> STRIPPED = List.of(SUBJECT_HEADER, ROLES_HEADER, InternalIdentity.HEADER, ROUTED_HEADER);
 
     private final TokenVerifier verifier;
     private final Problems problems;
@@ -41,7 +49,7 @@ public class BearerAuthFilter implements WebFilter, Ordered {
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
         String path = exchange.getRequest().getPath().pathWithinApplication().value();
-        if (isOpen(path)) {
+        if (isOpen(path) || Boolean.TRUE.equals(exchange.getAttribute(OPEN_ATTR))) {
             return chain.filter(exchange.mutate().request(r -> r.headers(h -> STRIPPED.forEach(h::remove))).build());
         }
         List<String> values = exchange.getRequest().getHeaders().getOrEmpty(HttpHeaders.AUTHORIZATION);
@@ -55,22 +63,28 @@ public class BearerAuthFilter implements WebFilter, Ordered {
         if (value.length() < 7 || !value.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return refuse(exchange, "invalid_request", "the Authorization header must be a Bearer token");
         }
-        TokenVerifier.Identity who;
-        try {
-            who = verifier.verify(value.substring(7).trim());
-        } catch (TokenVerifier.InvalidToken e) {
-            return refuse(exchange, "invalid_token", e.getMessage());
-        }
-        ServerHttpRequest request = exchange.getRequest().mutate().headers(h -> {
-            STRIPPED.forEach(h::remove);
-            h.set(SUBJECT_HEADER, who.subject());
-            h.set(ROLES_HEADER, String.join(",", who.roles()));
-        }).build();
-        return chain.filter(exchange.mutate().request(request).build());
+        String token = value.substring(7).trim();
+        Mono<TokenVerifier.Identity> verified = Mono.fromCallable(() -> verifier.verify(token));
+        if (verifier.mayBlock()) verified = verified.subscribeOn(Schedulers.boundedElastic()); // a JWKS fetch blocks
+        return verified
+                .map(who -> {
+                    exchange.getAttributes().put(Caller.ATTRIBUTE, Caller.of(who.subject(), who.roles()));
+                    ServerHttpRequest request = exchange.getRequest().mutate().headers(h -> {
+                        STRIPPED.forEach(h::remove);
+                        h.set(SUBJECT_HEADER, who.subject());
+                        h.set(ROLES_HEADER, String.join(",", who.roles()));
+                    }).build();
+                    return exchange.mutate().request(request).build();
+                })
+                .onErrorResume(TokenVerifier.InvalidToken.class, e -> refuse(exchange, "invalid_token", e.getMessage()).then(Mono.empty()))
+                .flatMap(chain::filter);
     }
 
+    /** Health probes and the API documentation need no token. */
     static boolean isOpen(String path) {
-        return path.equals("/actuator/health") || path.startsWith("/actuator/health/");
+        return path.equals("/actuator/health") || path.startsWith("/actuator/health/")
+                || path.equals("/openapi.yaml") || path.equals("/v3/api-docs")
+                || path.equals("/swagger-ui") || path.equals("/swagger-ui.html") || path.startsWith("/swagger-ui/");
     }
 
     private Mono<Void> refuse(ServerWebExchange exchange, String error, String detail) {

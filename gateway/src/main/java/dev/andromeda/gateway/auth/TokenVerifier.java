@@ -3,16 +3,31 @@ package dev.andromeda.gateway.auth;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
+import java.net.MalformedURLException;
+import java.net.URI;
 import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import java.util.Set;
 
-/** Verifies HS256 bearer tokens: signature, algorithm, issuer, expiry (required) and not-before. */
+/**
+ * Verifies bearer tokens: HS256 with the shared secret ({@code m31.auth.secret}), and/or RS/ES/PS
+ * tokens with the public keys an identity provider publishes as a JWKS
+ * ({@code m31.auth.jwks-url}; fetched, cached and re-fetched on an unknown key id by nimbus'
+ * {@link JWKSourceBuilder}). Then the claims: issuer, expiry (required), not-before, subject,
+ * and a {@code roles} list.
+ */
 public final class TokenVerifier {
 
     /** Who a verified token says the caller is. */
@@ -23,19 +38,56 @@ public final class TokenVerifier {
         public InvalidToken(String message) { super(message, null, false, false); }
     }
 
-    private final MACVerifier verifier;
+    static final Set<JWSAlgorithm> ASYMMETRIC = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
+            JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512,
+            JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512);
+
+    private final MACVerifier mac;
+    private final DefaultJWTProcessor<SecurityContext> jwks;
     private final String issuer;
     private final Duration skew;
 
+    /** HS256 only. */
     public TokenVerifier(String secret, String issuer, Duration skew) {
-        try {
-            this.verifier = new MACVerifier(Tokens.checkedSecret(secret));
-        } catch (JOSEException e) {
-            throw new IllegalStateException("m31.auth.secret is not a usable HS256 key: " + e.getMessage(), e);
+        this(secret, null, issuer, skew);
+    }
+
+    /**
+     * @param secret  the HS256 key (may be blank when {@code jwksUrl} is given)
+     * @param jwksUrl where the identity provider publishes its keys (may be blank when {@code secret} is given)
+     */
+    public TokenVerifier(String secret, String jwksUrl, String issuer, Duration skew) {
+        boolean hasSecret = secret != null && !secret.isBlank();
+        boolean hasJwks = jwksUrl != null && !jwksUrl.isBlank();
+        if (!hasJwks || hasSecret) {
+            try {
+                this.mac = new MACVerifier(Tokens.checkedSecret(secret));
+            } catch (JOSEException e) {
+                throw new IllegalStateException("m31.auth.secret is not a usable HS256 key: " + e.getMessage(), e);
+            }
+        } else {
+            this.mac = null;
+        }
+        if (hasJwks) {
+            JWKSource<SecurityContext> source;
+            try {
+                source = JWKSourceBuilder.create(URI.create(jwksUrl).toURL()).retrying(true).build();
+            } catch (MalformedURLException | IllegalArgumentException e) {
+                throw new IllegalStateException("m31.auth.jwks-url is not a URL: " + jwksUrl, e);
+            }
+            DefaultJWTProcessor<SecurityContext> p = new DefaultJWTProcessor<>();
+            p.setJWSKeySelector(new JWSVerificationKeySelector<>(ASYMMETRIC, source));
+            p.setJWTClaimsSetVerifier((claims, ctx) -> { }); // the claims are checked below, as for HS256
+            this.jwks = p;
+        } else {
+            this.jwks = null;
         }
         this.issuer = issuer;
         this.skew = skew;
     }
+
+    /** True when tokens may need a network fetch (JWKS) to verify: call off the event loop. */
+    public boolean mayBlock() { return jwks != null; }
 
     public Identity verify(String token) throws InvalidToken {
         SignedJWT jwt;
@@ -44,20 +96,35 @@ public final class TokenVerifier {
         } catch (ParseException e) {
             throw new InvalidToken("the bearer token is not a signed JWT");
         }
-        if (!JWSAlgorithm.HS256.equals(jwt.getHeader().getAlgorithm())) {
-            throw new InvalidToken("the bearer token must be signed with HS256");
-        }
-        try {
-            if (!jwt.verify(verifier)) throw new InvalidToken("the bearer token's signature is invalid");
-        } catch (JOSEException e) {
-            throw new InvalidToken("the bearer token's signature cannot be verified");
-        }
+        JWSAlgorithm alg = jwt.getHeader().getAlgorithm();
         JWTClaimsSet claims;
-        try {
-            claims = jwt.getJWTClaimsSet();
-        } catch (ParseException e) {
-            throw new InvalidToken("the bearer token's claims are malformed");
+        if (JWSAlgorithm.HS256.equals(alg) && mac != null) {
+            try {
+                if (!jwt.verify(mac)) throw new InvalidToken("the bearer token's signature is invalid");
+            } catch (JOSEException e) {
+                throw new InvalidToken("the bearer token's signature cannot be verified");
+            }
+            try {
+                claims = jwt.getJWTClaimsSet();
+            } catch (ParseException e) {
+                throw new InvalidToken("the bearer token's claims are malformed");
+            }
+        } else if (ASYMMETRIC.contains(alg) && jwks != null) {
+            try {
+                claims = jwks.process(jwt, null);
+            } catch (BadJOSEException e) {
+                throw new InvalidToken("the bearer token's signature is invalid (no published key verifies it)");
+            } catch (JOSEException e) {
+                throw new InvalidToken("the bearer token's signature cannot be verified: the key set is unavailable");
+            }
+        } else {
+            throw new InvalidToken("the bearer token must be signed with " + (mac != null && jwks != null ? "HS256 or a published key (RS/ES/PS)"
+                    : mac != null ? "HS256" : "a published key (RS/ES/PS)"));
         }
+        return identity(claims);
+    }
+
+    private Identity identity(JWTClaimsSet claims) throws InvalidToken {
         Instant now = Instant.now();
         Date exp = claims.getExpirationTime();
         if (exp == null) throw new InvalidToken("the bearer token has no expiry (exp)");
@@ -67,6 +134,9 @@ public final class TokenVerifier {
         if (!issuer.equals(claims.getIssuer())) throw new InvalidToken("the bearer token was not issued by " + issuer);
         String subject = claims.getSubject();
         if (subject == null || subject.isBlank()) throw new InvalidToken("the bearer token has no subject");
+        if (subject.length() > 200 || subject.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
+            throw new InvalidToken("the bearer token's subject is not acceptable");
+        }
         List<String> roles = new ArrayList<>();
         Object raw = claims.getClaim(Tokens.ROLES_CLAIM);
         if (raw instanceof List<?> list) {
@@ -74,6 +144,8 @@ public final class TokenVerifier {
         } else if (raw != null) {
             throw new InvalidToken("the bearer token's roles claim must be a list");
         }
+        // "service" is the mantle's own role: a user token never carries it into the constellation
+        roles.remove(dev.andromeda.common.security.Caller.SERVICE);
         return new Identity(subject, List.copyOf(roles));
     }
 }

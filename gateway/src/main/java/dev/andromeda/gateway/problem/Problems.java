@@ -56,7 +56,9 @@ public class Problems {
         ServerHttpResponse response = exchange.getResponse();
         response.setStatusCode(status);
         HttpHeaders headers = response.getHeaders();
+        String traceparent = headers.getFirst("traceparent");
         headers.clear();
+        if (traceparent != null) headers.set("traceparent", traceparent);
         headers.setContentType(type == null ? MediaType.APPLICATION_PROBLEM_JSON : type);
         headers.setContentLength(bytes.length);
         headers.setCacheControl("no-store");

@@ -33,6 +33,7 @@ public class BindingResolver {
     private final JsonMapper json;
     private final WebClient client;
     private final Map<String, Entry> cache = new ConcurrentHashMap<>();
+    private final dev.andromeda.gateway.auth.GatewaySigner signer;
 
     private static final class Entry {
         final Mono<Binding> lookup;
@@ -45,6 +46,12 @@ public class BindingResolver {
     }
 
     public BindingResolver(String namingUrl, Duration ttl, Duration timeout, int maxEntries, JsonMapper json) {
+        this(namingUrl, ttl, timeout, maxEntries, json, new dev.andromeda.gateway.auth.GatewaySigner(null));
+    }
+
+    public BindingResolver(String namingUrl, Duration ttl, Duration timeout, int maxEntries, JsonMapper json,
+                           dev.andromeda.gateway.auth.GatewaySigner signer) {
+        this.signer = signer;
         this.naming = namingUrl.endsWith("/") ? namingUrl.substring(0, namingUrl.length() - 1) : namingUrl;
         this.ttl = ttl;
         this.timeout = timeout;
@@ -96,6 +103,8 @@ public class BindingResolver {
         return client.get()
                 .uri(naming + "/names/bindings/{id}", id)
                 .accept(MediaType.APPLICATION_JSON, MediaType.APPLICATION_PROBLEM_JSON)
+                .headers(h -> signer.signAsGateway(h, "GET", java.net.URI.create(naming).getRawPath().replaceAll("/$", "")
+                        + "/names/bindings/" + org.springframework.web.util.UriUtils.encodePathSegment(id, java.nio.charset.StandardCharsets.UTF_8)))
                 .exchangeToMono(resp -> resp.bodyToMono(byte[].class).defaultIfEmpty(new byte[0])
                         .map(body -> interpret(kind, id, resp, body)))
                 .timeout(timeout.plusMillis(100))

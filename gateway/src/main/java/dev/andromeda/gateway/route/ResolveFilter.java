@@ -23,7 +23,7 @@ import reactor.core.publisher.Mono;
  * {@code m31-resolve: <kind>}, and replaces the placeholder host of the request URL with the
  * binding's url (same path and query).
  *
- * <p>When the target answers 404 or 502, or cannot be reached, the resolution may be stale (the
+ * <p>When the target answers 404, 421 (a stale generation: the node no longer holds it) or 502, or cannot be reached, the resolution may be stale (the
  * fibril migrated; its generation grew): the cached binding is evicted and naming asked again;
  * if it now names another place or generation, the request is sent once more, there. Requests
  * with a body are re-sent only when the body was small enough to buffer
@@ -34,6 +34,9 @@ public class ResolveFilter implements GlobalFilter, Ordered {
 
     public static final String RESOLVE_METADATA = "m31-resolve";
     public static final String ID_VARIABLE = "id";
+    public static final int ORDER = RouteToRequestUrlFilter.ROUTE_TO_URL_FILTER_ORDER + 1;
+    /** Exchange attribute: the binding the request is being sent through (its generation goes upstream). */
+    public static final String BINDING_ATTR = ResolveFilter.class.getName() + ".binding";
     private static final String BASE_URL_ATTR = ResolveFilter.class.getName() + ".baseUrl";
 
     private final BindingResolver resolver;
@@ -46,7 +49,7 @@ public class ResolveFilter implements GlobalFilter, Ordered {
 
     @Override
     public int getOrder() {
-        return RouteToRequestUrlFilter.ROUTE_TO_URL_FILTER_ORDER + 1;
+        return ORDER;
     }
 
     @Override
@@ -64,6 +67,14 @@ public class ResolveFilter implements GlobalFilter, Ordered {
         }
         exchange.getAttributes().put(BASE_URL_ATTR, base);
         String k = kind.toString();
+        if ("fibril".equals(k) && !dev.andromeda.common.id.Ids.isValid(id, dev.andromeda.common.id.Ids.FIBRIL)) {
+            return Mono.error(new dev.andromeda.gateway.problem.GatewayProblem(400, "bad-request",
+                    "'" + (id.length() > 80 ? id.substring(0, 80) + "…" : id) + "' is not a valid fb id (bad form or check character)"));
+        }
+        if ("node".equals(k) && !id.matches("[A-Za-z0-9-]{1,63}")) {
+            return Mono.error(new dev.andromeda.gateway.problem.GatewayProblem(400, "bad-request", "'"
+                    + (id.length() > 80 ? id.substring(0, 80) + "…" : id) + "' is not a node name ([A-Za-z0-9-]{1,63})"));
+        }
         ServerHttpRequest req = exchange.getRequest();
         if (!hasBody(req.getHeaders())) {
             return attempt(exchange, chain, k, id, true);
@@ -98,7 +109,8 @@ public class ResolveFilter implements GlobalFilter, Ordered {
     }
 
     private static boolean stale(HttpStatusCode status) {
-        return status != null && (status.value() == 404 || status.value() == 502);
+        // 421: the node no longer holds it at the generation we resolved (Generations.notHere)
+        return status != null && (status.value() == 404 || status.value() == 421 || status.value() == 502);
     }
 
     private Mono<Void> reresolve(ServerWebExchange exchange, GatewayFilterChain chain, String kind, String id,
@@ -132,6 +144,7 @@ public class ResolveFilter implements GlobalFilter, Ordered {
                 .build(true)
                 .toUri();
         exchange.getAttributes().put(ServerWebExchangeUtils.GATEWAY_REQUEST_URL_ATTR, url);
+        exchange.getAttributes().put(BINDING_ATTR, b);
         String where = b.node() != null ? "node " + b.node() : to.getHost() + (to.getPort() > 0 ? ":" + to.getPort() : "");
         exchange.getAttributes().put(ProblemExceptionHandler.UPSTREAM_ATTR,
                 "node".equals(kind) ? "node " + (b.node() != null ? b.node() : id) + " (" + b.url() + ")"
