@@ -104,7 +104,7 @@ class GatewayJwksTest {
     HttpResponse<String> get(String token) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/fs/x")).timeout(Duration.ofSeconds(20));
         if (token != null) b.header("Authorization", "Bearer " + token);
-        return http.send(b.GET().build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(b.GET().timeout(java.time.Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

@@ -604,7 +604,7 @@ class GatewayTest {
 
     private HttpRequest.Builder req(String pathAndQuery) {
         String token = Tokens.mint(SECRET, "alice", List.of("user", "dev"), Duration.ofMinutes(5));
-        return HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(20)).timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + token);
+        return HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + token);
     }
 
     private HttpRequest.Builder admin(String pathAndQuery) {
@@ -634,7 +634,8 @@ class GatewayTest {
     }
 
     private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        // every request is bounded: a regression that hangs fails here instead of stalling the build
+        return http.send(b.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpServer server() throws IOException {

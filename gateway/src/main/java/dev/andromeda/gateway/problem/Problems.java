@@ -62,6 +62,11 @@ public class Problems {
         headers.setContentType(type == null ? MediaType.APPLICATION_PROBLEM_JSON : type);
         headers.setContentLength(bytes.length);
         headers.setCacheControl("no-store");
+        if (status.isError()) {
+            // An answer made here may leave the request body unread; closing the connection keeps
+            // a client from reusing one the server is about to drop (a pooled client can hang on it).
+            headers.setConnection("close");
+        }
         if (extraHeaders != null) extraHeaders.accept(headers);
         return response.writeWith(Mono.just(response.bufferFactory().wrap(bytes)));
     }
