@@ -60,6 +60,10 @@ public final class StoreBench {
     }
 
     private String gateway, direct, token;
+    /** Requests straight to store-service carry the identity the gateway would have signed. */
+    private dev.andromeda.common.security.InternalIdentity signer;
+    private static final dev.andromeda.common.security.Caller ADMIN =
+            dev.andromeda.common.security.Caller.of("admin", java.util.List.of("admin"));
     private final Map<String, Object> out = new LinkedHashMap<>();
 
     private void run(int objects) throws Exception {
@@ -70,6 +74,7 @@ public final class StoreBench {
             gateway = c.gatewayUrl();
             direct = c.url("store");
             token = c.token();
+            signer = c.internalIdentity();
             out.put("benchmark", "store");
             out.put("when", Instant.now().toString());
             increments(db);
@@ -339,6 +344,7 @@ public final class StoreBench {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .header("Authorization", "Bearer " + token);
+        if (url.startsWith(direct)) b.header(dev.andromeda.common.security.InternalIdentity.HEADER, signer.sign(ADMIN, method, URI.create(url).getRawPath()));
         if (body != null) b.header("Content-Type", "application/json");
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
