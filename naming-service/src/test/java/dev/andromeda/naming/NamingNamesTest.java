@@ -46,10 +46,7 @@ class NamingNamesTest {
 
     @DynamicPropertySource
     static void engines(DynamicPropertyRegistry r) {
-        var pg = SharedEngines.postgres();
-        r.add("spring.datasource.url", pg::jdbcUrl);
-        r.add("spring.datasource.username", pg::user);
-        r.add("spring.datasource.password", pg::password);
+        SharedEngines.springProperties(false).forEach((k, v) -> r.add(k, () -> v));
         r.add("m31.services.channel", () -> "http://127.0.0.1:" + channel.getAddress().getPort());
         r.add("m31.services.store", () -> "http://store.test:8033");
         r.add("m31.services.scheduler", () -> "http://scheduler.test:8035");

@@ -35,10 +35,7 @@ class NamingServiceTest {
 
     @DynamicPropertySource
     static void engines(DynamicPropertyRegistry r) {
-        var pg = SharedEngines.postgres();
-        r.add("spring.datasource.url", pg::jdbcUrl);
-        r.add("spring.datasource.username", pg::user);
-        r.add("spring.datasource.password", pg::password);
+        SharedEngines.springProperties(false).forEach((k, v) -> r.add(k, () -> v));
         r.add("m31.services.scheduler", () -> "http://127.0.0.1:" + scheduler.getAddress().getPort());
         r.add("m31.services.channel", () -> "http://channel.test:8034");
         r.add("m31.services.store", () -> "http://store.test:8033");

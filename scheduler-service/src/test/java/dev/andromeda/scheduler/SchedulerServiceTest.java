@@ -38,10 +38,7 @@ class SchedulerServiceTest {
 
     @DynamicPropertySource
     static void engines(DynamicPropertyRegistry r) {
-        var pg = SharedEngines.postgres();
-        r.add("spring.datasource.url", pg::jdbcUrl);
-        r.add("spring.datasource.username", pg::user);
-        r.add("spring.datasource.password", pg::password);
+        SharedEngines.springProperties(false).forEach((k, v) -> r.add(k, () -> v));
     }
 
     @LocalServerPort int port;
