@@ -449,7 +449,7 @@ class Invoker {
             for (int j = 0; j < accs.length; j++) shape[j] = (char) ('0' + (accs[j] == null ? 0 : accs[j].kind));
             groups.computeIfAbsent(new String(shape), s -> new ArrayList<>()).add(k);
         }
-        String labels = json.writeValueAsString(t.labels());
+        String labels = json.writeValueAsString(t.objectDefaults());
 
         // apply in one transaction, unless this batch id was applied before
         for (int attempt = 1; ; attempt++) {

@@ -4,6 +4,7 @@ import dev.andromeda.api.model.LabelPatch;
 import dev.andromeda.api.model.ObjectWrite;
 import dev.andromeda.api.model.StoredObject;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Access;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -113,7 +114,7 @@ class ObjectStore {
 
     /** The space's default labels, overlaid with the given ones. */
     Map<String, String> checkLabels(SpaceType t, Map<String, String> given) {
-        Map<String, String> labels = new TreeMap<>(t.labels());
+        Map<String, String> labels = new TreeMap<>(t.objectDefaults());
         if (given != null) {
             for (var e : given.entrySet()) {
                 SpaceCatalog.checkLabel("labels." + e.getKey(), e.getKey(), e.getValue());
@@ -141,8 +142,8 @@ class ObjectStore {
         Map<String, String> labels = checkLabels(t, body.getLabels());
         String a = json.writeValueAsString(attrs), l = json.writeValueAsString(labels);
         if (cond.version() != null) {
-            String sql = recorded(t, "update " + t.table() + " set attrs = ?::jsonb, labels = ?::jsonb, version = version + 1, "
-                    + "modified = now() where key = ? and version = ?", "put");
+            String sql = recorded(t, "update " + t.table() + " set attrs = ?::jsonb, labels = " + keptAccess("labels")
+                    + " || ?::jsonb, version = version + 1, modified = now() where key = ? and version = ?", "put");
             return jdbc.sql(sql).params(a, l, key, cond.version(), t.name(), t.name())
                     .query((rs, n) -> new Written(map(rs), false)).optional()
                     .orElseThrow(() -> preconditionFailed(exists(t, key)
@@ -151,7 +152,7 @@ class ObjectStore {
         String insert = "insert into " + t.table() + " as sp (key, attrs, labels, version, created, modified) "
                 + "values (?, ?::jsonb, ?::jsonb, 1, now(), now()) ";
         String sql = recorded(t, insert + (cond.createOnly() ? "on conflict (key) do nothing"
-                : "on conflict (key) do update set attrs = excluded.attrs, labels = excluded.labels, "
+                : "on conflict (key) do update set attrs = excluded.attrs, labels = " + keptAccess("sp.labels") + " || excluded.labels, "
                 + "version = sp.version + 1, modified = now()"), "put");
         return jdbc.sql(sql).params(key, a, l, t.name(), t.name())
                 // a version starts at 1, an update raises it
@@ -159,8 +160,28 @@ class ObjectStore {
                 .orElseThrow(() -> preconditionFailed("the object exists (If-None-Match: *)"));
     }
 
-    StoredObject patchLabels(SpaceType t, String key, LabelPatch patch, Long ifMatch) {
-        checkKey(key);
+    /**
+     * The access labels (owner, readers, writers) of the row's labels {@code col}: a PUT keeps
+     * them unless it names them, so replacing an object's labels never widens or narrows who may
+     * read it by accident, and a writer who is not the owner cannot drop them.
+     */
+    static String keptAccess(String col) {
+        return "coalesce((select jsonb_object_agg(e.k, e.v) from jsonb_each(" + col + ") as e(k, v) "
+                + "where e.k in ('" + Access.OWNER + "', '" + Access.READERS + "', '" + Access.WRITERS + "')), '{}'::jsonb)";
+    }
+
+    /** The label names a patch sets or removes (what decides whether it needs the owner). */
+    static List<String> touched(LabelPatch patch) {
+        List<String> names = new ArrayList<>();
+        if (patch.getSet() != null) names.addAll(patch.getSet().keySet());
+        if (patch.getRemove() != null) patch.getRemove().stream().filter(java.util.Objects::nonNull).forEach(names::add);
+        return names;
+    }
+
+    /** A label patch, checked: the labels to set and the names to remove. */
+    record LabelChange(Map<String, String> set, List<String> remove) {}
+
+    static LabelChange check(LabelPatch patch) {
         Map<String, String> set = new TreeMap<>();
         if (patch.getSet() != null) {
             for (var e : patch.getSet().entrySet()) {
@@ -176,6 +197,14 @@ class ObjectStore {
                 remove.add(r);
             }
         }
+        return new LabelChange(set, remove);
+    }
+
+    StoredObject patchLabels(SpaceType t, String key, LabelPatch patch, Long ifMatch) {
+        checkKey(key);
+        LabelChange change = check(patch);
+        Map<String, String> set = change.set();
+        List<String> remove = change.remove();
         String sql = recorded(t, "update " + t.table() + " set labels = (labels - ?::text[]) || ?::jsonb, version = version + 1, "
                 + "modified = now() where key = ?" + (ifMatch == null ? "" : " and version = ?"), "labels");
         List<Object> args = new ArrayList<>(List.of(remove.toArray(new String[0]), json.writeValueAsString(set), key));

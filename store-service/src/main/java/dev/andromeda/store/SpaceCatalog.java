@@ -4,6 +4,7 @@ import dev.andromeda.api.model.Space;
 import dev.andromeda.api.model.SpaceOpts;
 import dev.andromeda.api.model.SpaceSpec;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Caller;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
@@ -141,8 +142,11 @@ class SpaceCatalog {
         }
     }
 
-    /** mkdir: creates the space, or finds it with the same definition; 409 on a different one. */
-    Made make(SpaceType want) {
+    /**
+     * mkdir: creates the space, or finds it with the same definition (which the caller must be
+     * allowed to read); 409 on a different one.
+     */
+    Made make(SpaceType want, Caller caller) {
         return tx.execute(status -> {
             int inserted = jdbc.sql("""
                     insert into spaces (name, tbl, key_attr, attrs, indexed, labels, partitions, failures, versioning)
@@ -154,6 +158,7 @@ class SpaceCatalog {
             if (inserted == 0) {
                 SpaceType have = find(want.name());
                 if (have == null) throw M31Problem.conflict("space " + want.name() + " is being changed; retry");
+                have.access().requireRead(caller, "space " + want.name());
                 if (!have.sameDefinition(want)) {
                     throw M31Problem.conflict("space " + want.name() + " exists with another definition");
                 }
@@ -196,6 +201,15 @@ class SpaceCatalog {
     List<SpaceType> list(String keyAttr) {
         if (keyAttr == null) return jdbc.sql("select * from spaces order by name").query(this::map).list();
         return jdbc.sql("select * from spaces where key_attr = ? order by name").param(keyAttr).query(this::map).list();
+    }
+
+    /** Sets and removes labels of the space itself; the definition cache of this process forgets it at once. */
+    SpaceType patchLabels(SpaceType t, Map<String, String> set, List<String> remove) {
+        SpaceType changed = jdbc.sql("update spaces set labels = (labels - ?::text[]) || ?::jsonb where name = ? returning *")
+                .params(remove.toArray(new String[0]), json.writeValueAsString(set), t.name())
+                .query(this::map).optional().orElseThrow(() -> M31Problem.notFound("no space " + t.name()));
+        cache.remove(t.name());
+        return changed;
     }
 
     /** rm: drops the space's table and definition together. */

@@ -1,5 +1,6 @@
 package dev.andromeda.store;
 
+import dev.andromeda.common.security.Access;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -127,9 +128,32 @@ record SpaceType(String name, String table, String keyAttr, Map<String, AttrType
         return m;
     }
 
-    /** Same definition (what makes a repeated mkdir a no-op). */
+    /**
+     * Same definition (what makes a repeated mkdir a no-op). Access labels are left out: the
+     * creator's owner label is added by the store, and they change later by PATCH.
+     */
     boolean sameDefinition(SpaceType o) {
-        return keyAttr.equals(o.keyAttr) && attrs.equals(o.attrs) && indexed.equals(o.indexed) && labels.equals(o.labels)
+        return keyAttr.equals(o.keyAttr) && attrs.equals(o.attrs) && indexed.equals(o.indexed)
+                && objectDefaults().equals(o.objectDefaults())
                 && partitions == o.partitions && failures == o.failures && versioning == o.versioning;
+    }
+
+    /** Who may read, write and administer the space: its owner/readers/writers labels. */
+    Access access() {
+        return Access.of(labels);
+    }
+
+    /**
+     * The labels a new object starts with: the space's, without its access labels (those say who
+     * may use the space; copied into objects they would keep granting after the space's changed).
+     */
+    Map<String, String> objectDefaults() {
+        Map<String, String> m = new java.util.TreeMap<>(labels);
+        m.keySet().removeAll(Access.PROTECTED_LABELS);
+        return m;
+    }
+
+    SpaceType withLabels(Map<String, String> l) {
+        return new SpaceType(name, table, keyAttr, attrs, indexed, new java.util.TreeMap<>(l), partitions, failures, versioning, created);
     }
 }

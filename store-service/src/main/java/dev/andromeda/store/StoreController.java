@@ -14,6 +14,9 @@ import dev.andromeda.api.model.SpaceSpec;
 import dev.andromeda.api.model.StoredObject;
 import dev.andromeda.api.model.VersionList;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Access;
+import dev.andromeda.common.security.Caller;
+import dev.andromeda.common.security.Callers;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.BufferedOutputStream;
@@ -69,6 +72,35 @@ class StoreController implements StoreApi {
         return "\"" + version + "\"";
     }
 
+    /** The verified caller (null when the service runs without m31.internal.key: nothing to check). */
+    private Caller caller() {
+        return Callers.of(request);
+    }
+
+    private static String what(String space) {
+        return "space " + space;
+    }
+
+    /** The space, if the caller may read it (401 for the anonymous caller, else 403). */
+    private SpaceType readable(String space) {
+        SpaceType t = spaces.require(space);
+        t.access().requireRead(caller(), what(space));
+        return t;
+    }
+
+    private SpaceType writable(String space) {
+        SpaceType t = spaces.require(space);
+        t.access().requireWrite(caller(), what(space));
+        return t;
+    }
+
+    /** A write that also sets labels: naming an access label needs the owner. */
+    private SpaceType writable(String space, java.util.Collection<String> labelsNamed) {
+        SpaceType t = spaces.require(space);
+        t.access().requireLabelChange(caller(), labelsNamed, what(space));
+        return t;
+    }
+
     private static String uri(String space, String key) {
         return "/fs/" + space + "/" + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20");
     }
@@ -76,13 +108,17 @@ class StoreController implements StoreApi {
     @Override
     public ResponseEntity<SpaceList> listSpaces(String key) {
         SpaceList l = new SpaceList();
-        l.setSpaces(spaces.list(key).stream().map(spaces::view).toList());
+        Caller c = caller();
+        l.setSpaces(spaces.list(key).stream().filter(t -> t.access().canRead(c)).map(spaces::view).toList());
         return ResponseEntity.ok(l);
     }
 
     @Override
     public ResponseEntity<Space> makeSpace(String space, SpaceSpec spec) {
-        SpaceCatalog.Made made = spaces.make(spaces.validate(space, spec));
+        Caller c = caller();
+        if (c != null && c.isAnonymous()) throw new M31Problem(401, "unauthorized", "a token is required to make a space", null);
+        SpaceType want = spaces.validate(space, spec);
+        SpaceCatalog.Made made = spaces.make(want.withLabels(Access.ownedBy(c, want.labels())), c);
         Space view = spaces.view(made.type());
         return made.created()
                 ? ResponseEntity.created(URI.create("/fs/" + space)).body(view)
@@ -91,7 +127,8 @@ class StoreController implements StoreApi {
 
     @Override
     public ResponseEntity<Void> removeSpace(String space) {
-        if (!SpaceType.SPACE_NAME.matcher(space).matches() || !spaces.remove(space)) {
+        spaces.require(space).access().requireAdminister(caller(), what(space));
+        if (!spaces.remove(space)) {
             throw M31Problem.notFound("no space " + space);
         }
         return ResponseEntity.noContent().build();
@@ -100,7 +137,15 @@ class StoreController implements StoreApi {
     /** GET /fs/{space}?meta: the space itself (ls -ld). */
     @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = "meta", produces = "application/json")
     public ResponseEntity<Space> describeSpace(@PathVariable("space") String space) {
-        return ResponseEntity.ok(spaces.view(spaces.require(space)));
+        return ResponseEntity.ok(spaces.view(readable(space)));
+    }
+
+    @Override
+    public ResponseEntity<Space> patchSpaceLabels(String space, LabelPatch patch) {
+        SpaceType t = spaces.require(space);
+        t.access().requireLabelChange(caller(), ObjectStore.touched(patch), what(space));
+        ObjectStore.LabelChange change = ObjectStore.check(patch);
+        return ResponseEntity.ok(spaces.view(spaces.patchLabels(t, change.set(), change.remove())));
     }
 
     @Override
@@ -108,7 +153,7 @@ class StoreController implements StoreApi {
         if (fmt != null && !fmt.equals("JSON")) {
             throw M31Problem.badRequest("fmt", "fmt is JSON, NDJSON or CSV");
         }
-        SpaceType t = spaces.require(space);
+        SpaceType t = readable(space);
         String cursor = request.getParameter("cursor");
         SpaceQuery q = SpaceQuery.build(t, request.getParameterMap(), sort, request.getParameter("limit"), cursor, cursors, json, false);
         ObjectStore.Page page = objects.query(t, q, cursors);
@@ -156,7 +201,7 @@ class StoreController implements StoreApi {
 
     private void streamed(String space, String sort, String limit, HttpServletRequest req, HttpServletResponse resp, boolean csv)
             throws IOException {
-        SpaceType t = spaces.require(space);
+        SpaceType t = readable(space);
         if (req.getParameter("cursor") != null) throw M31Problem.badRequest("cursor", "streamed formats answer everything in one response; cursors page fmt=JSON");
         SpaceQuery q = SpaceQuery.build(t, req.getParameterMap(), sort, limit, null, null, json, true); // 4xx before any byte is sent
         resp.setStatus(HttpStatus.OK.value());
@@ -176,7 +221,7 @@ class StoreController implements StoreApi {
     @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = {"watch=true", "!meta"})
     public void watch(@PathVariable("space") String space, @RequestParam(value = "since", required = false) String since,
                       @RequestParam(value = "after", required = false) String after, HttpServletResponse resp) throws IOException {
-        SpaceType t = spaces.require(space);
+        SpaceType t = readable(space);
         Long afterSeq = null;
         if (after != null) {
             try {
@@ -209,7 +254,7 @@ class StoreController implements StoreApi {
      */
     @Override
     public ResponseEntity<InvokeResult> invokeBatch(String space, InvokeBatch batch) {
-        SpaceType t = spaces.require(space);
+        SpaceType t = writable(space);
         return ResponseEntity.ok(invoker.apply(t, batch));
     }
 
@@ -224,7 +269,7 @@ class StoreController implements StoreApi {
             consumes = "application/json", produces = "application/json")
     public ResponseEntity<InvokeResult> invokeStreamed(@PathVariable("space") String space, HttpServletRequest req)
             throws IOException {
-        SpaceType t = spaces.require(space);
+        SpaceType t = writable(space);
         try (var in = req.getInputStream()) {
             InvokeResult r = invoker.apply(t, in);
             return ResponseEntity.ok(r);
@@ -235,8 +280,9 @@ class StoreController implements StoreApi {
     static final String UNUSED_PARAM = "m31.generated-binding";
 
     @Override
-    public ResponseEntity<StoredObject> invokeObject(String space, String key, ObjectInvoke body) {
-        SpaceType t = spaces.require(space);
+    public ResponseEntity<StoredObject> invokeObject(String space, String key, ObjectInvoke body, String branch) {
+        SpaceType t = writable(space);
+        if (branch != null) throw M31Problem.badRequest("branch", "invocations apply to the main line");
         StoredObject o = invoker.applyOne(t, key, body, objects);
         return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
     }
@@ -244,7 +290,7 @@ class StoreController implements StoreApi {
     @Override
     public ResponseEntity<StoredObject> putObject(String space, String key, ObjectWrite body, String ifMatch, String ifNoneMatch,
                                                   String branch) {
-        SpaceType t = spaces.require(space);
+        SpaceType t = writable(space, body.getLabels() == null ? List.of() : body.getLabels().keySet());
         if (branch != null) {
             if (ifNoneMatch != null) throw M31Problem.badRequest("If-None-Match", "a branch write changes an existing branch");
             StoredObject o = versions.put(t, key, branch, body, ObjectStore.Condition.version(ifMatch));
@@ -260,13 +306,24 @@ class StoreController implements StoreApi {
     @Override
     public ResponseEntity<StoredObject> getObject(String space, String key, Long version, String branch) {
         SpaceType t = spaces.require(space);
+        Access access = t.access();
+        Caller c = caller();
+        if (!access.canRead(c)) {
+            // one object of a private space can be world-readable by its own labels; its history is not
+            if (version == null && branch == null) {
+                ObjectStore.checkKey(key);
+                StoredObject o = objects.find(t, key).orElse(null);
+                if (o != null && Access.of(o.getLabels()).worldReadable()) return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
+            }
+            access.requireRead(c, what(space)); // refuses, the same whether the object exists or not
+        }
         StoredObject o = version == null && branch == null ? objects.get(t, key) : versions.read(t, key, branch, version);
         return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
     }
 
     @Override
     public ResponseEntity<Void> deleteObject(String space, String key, String ifMatch) {
-        SpaceType t = spaces.require(space);
+        SpaceType t = writable(space);
         if (!objects.delete(t, key, ObjectStore.Condition.version(ifMatch))) {
             throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + space);
         }
@@ -274,15 +331,17 @@ class StoreController implements StoreApi {
     }
 
     @Override
-    public ResponseEntity<StoredObject> patchLabels(String space, String key, LabelPatch patch, String ifMatch) {
-        SpaceType t = spaces.require(space);
-        StoredObject o = objects.patchLabels(t, key, patch, ObjectStore.Condition.version(ifMatch));
+    public ResponseEntity<StoredObject> patchLabels(String space, String key, LabelPatch patch, String ifMatch, String branch) {
+        SpaceType t = writable(space, ObjectStore.touched(patch));
+        StoredObject o = branch != null
+                ? versions.patchLabels(t, key, branch, ObjectStore.check(patch), ObjectStore.Condition.version(ifMatch))
+                : objects.patchLabels(t, key, patch, ObjectStore.Condition.version(ifMatch));
         return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
     }
 
     @Override
     public ResponseEntity<VersionList> listVersions(String space, String key, String branch) {
-        SpaceType t = spaces.require(space);
+        SpaceType t = readable(space);
         VersionList l = new VersionList();
         l.setVersions(versions.versions(t, key, branch));
         return ResponseEntity.ok(l);
@@ -290,20 +349,27 @@ class StoreController implements StoreApi {
 
     @Override
     public ResponseEntity<Branch> makeBranch(String space, String key, BranchSpec spec) {
-        SpaceType t = spaces.require(space);
+        SpaceType t = writable(space);
         Branch b = versions.branch(t, key, spec.getName(), spec.getFrom());
         return ResponseEntity.created(URI.create(uri(space, key) + "?branch=" + b.getName())).body(b);
     }
 
     @Override
     public ResponseEntity<List<Branch>> listBranches(String space, String key) {
-        SpaceType t = spaces.require(space);
+        SpaceType t = readable(space);
         return ResponseEntity.ok(versions.branches(t, key));
     }
 
     @Override
+    public ResponseEntity<Void> deleteBranch(String space, String key, String branch) {
+        SpaceType t = writable(space);
+        versions.deleteBranch(t, key, branch);
+        return ResponseEntity.noContent().build();
+    }
+
+    @Override
     public ResponseEntity<StoredObject> mergeBranch(String space, String key, String branch) {
-        SpaceType t = spaces.require(space);
+        SpaceType t = writable(space);
         StoredObject o = versions.merge(t, key, branch);
         return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
     }

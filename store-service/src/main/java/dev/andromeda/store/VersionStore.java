@@ -5,6 +5,7 @@ import dev.andromeda.api.model.ObjectWrite;
 import dev.andromeda.api.model.StoredObject;
 import dev.andromeda.api.model.Version;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Access;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
@@ -192,9 +193,46 @@ class VersionStore {
         return tx.execute(status -> {
             State b = branchRow(t, key, branch, true);
             if (ifMatch != null && ifMatch != b.version()) throw ObjectStore.preconditionFailed("branch " + branch + " is not at version " + ifMatch);
-            State next = writeBranch(t, key, branch, b, attrs, labels);
+            // as on the main line: access labels change only when named (a merge would carry a drop)
+            Map<String, String> kept = new TreeMap<>(labels);
+            b.labels().forEach((k, v) -> {
+                if (Access.PROTECTED_LABELS.contains(k)) kept.putIfAbsent(k, v);
+            });
+            State next = writeBranch(t, key, branch, b, attrs, kept);
             record(t, "branch", key, next, branch);
             return view(t, key, branch, next);
+        });
+    }
+
+    /** Labels set and removed on a branch: a new branch version with the same attributes. */
+    StoredObject patchLabels(SpaceType t, String key, String branch, ObjectStore.LabelChange change, Long ifMatch) {
+        ObjectStore.checkKey(key);
+        requireVersioning(t, "branch");
+        checkBranch(branch);
+        return tx.execute(status -> {
+            State b = branchRow(t, key, branch, true);
+            if (ifMatch != null && ifMatch != b.version()) throw ObjectStore.preconditionFailed("branch " + branch + " is not at version " + ifMatch);
+            Map<String, String> labels = new TreeMap<>(b.labels());
+            change.remove().forEach(labels::remove);
+            labels.putAll(change.set());
+            State next = writeBranch(t, key, branch, b, b.attrs(), labels);
+            record(t, "labels", key, next, branch);
+            return view(t, key, branch, next);
+        });
+    }
+
+    /** Removes a branch and its own versions; the main line keeps everything. */
+    void deleteBranch(SpaceType t, String key, String branch) {
+        ObjectStore.checkKey(key);
+        requireVersioning(t, "branch");
+        checkBranch(branch);
+        tx.executeWithoutResult(status -> {
+            int n = jdbc.sql("delete from branches where space = ? and key = ? and name = ?").params(t.name(), key, branch).update();
+            if (n == 0) throw M31Problem.notFound("no branch " + branch + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name());
+            jdbc.sql("delete from versions where space = ? and key = ? and branch = ?").params(t.name(), key, branch).update();
+            jdbc.sql("insert into changes (space, op, keys, ref) values (?, 'delete', ?, ?)")
+                    .params(t.name(), new String[] {key}, branch).update();
+            jdbc.sql("select pg_notify(?, ?)").params(ChangeFeed.CHANNEL, t.name()).query((rs, n2) -> 1).list();
         });
     }
 

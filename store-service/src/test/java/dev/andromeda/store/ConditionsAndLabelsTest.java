@@ -42,23 +42,23 @@ class ConditionsAndLabelsTest extends StoreTestBase {
     @Test
     void labelsAreSetAndRemovedWithoutTouchingAttributes() {
         assertThat(http.put("/fs/tagged", """
-                {"key":"k","attrs":{"n":"Int"},"labels":{"owner":"ada","tier":"hot"}}""").status()).isEqualTo(201);
+                {"key":"k","attrs":{"n":"Int"},"labels":{"team":"ada","tier":"hot"}}""").status()).isEqualTo(201);
         var made = http.put("/fs/tagged/x", "{\"attrs\":{\"n\":7},\"labels\":{\"tier\":\"cold\"}}");
         // the space's default labels, overlaid with the object's own
-        assertThat(made.json().get("labels").get("owner").asString()).isEqualTo("ada");
+        assertThat(made.json().get("labels").get("team").asString()).isEqualTo("ada");
         assertThat(made.json().get("labels").get("tier").asString()).isEqualTo("cold");
 
         var patched = raw("PATCH", "/fs/tagged/x/labels", """
-                {"set":{"path":"/a/b","color":"red"},"remove":["owner"]}""");
+                {"set":{"path":"/a/b","color":"red"},"remove":["team"]}""");
         assertThat(patched.statusCode()).as(text(patched)).isEqualTo(200);
         var o = json(patched);
         assertThat(o.get("attrs").get("n").asLong()).isEqualTo(7);
-        assertThat(o.get("labels").has("owner")).isFalse();
+        assertThat(o.get("labels").has("team")).isFalse();
         assertThat(o.get("labels").get("path").asString()).isEqualTo("/a/b");
         assertThat(o.get("labels").get("tier").asString()).isEqualTo("cold");
         assertThat(o.get("version").asLong()).isEqualTo(2);
         assertThat(http.get("/fs/tagged?label.color=red").json().size()).isEqualTo(1);
-        assertThat(http.get("/fs/tagged?label.owner=ada").json().size()).isZero();
+        assertThat(http.get("/fs/tagged?label.team=ada").json().size()).isZero();
 
         // conditional too, and nothing changes when the condition fails
         assertThat(raw("PATCH", "/fs/tagged/x/labels", "{\"set\":{\"color\":\"blue\"}}", "If-Match", "\"1\"").statusCode()).isEqualTo(412);

@@ -24,7 +24,7 @@ class QueryTest extends StoreTestBase {
         if (made) return;
         assertThat(http.put("/fs/lib", """
                 {"key":"id","attrs":{"title":"Str","pages":"Int","tags":"List<Str>","at":"Time"},
-                 "labels":{"owner":"lib"}}""").status()).isEqualTo(201);
+                 "labels":{"shelf":"lib"}}""").status()).isEqualTo(201);
         put("a1", Map.of("title", "Dune", "pages", 412, "tags", List.of("sf", "desert")), Map.of("path", "/books/sf/dune", "lang", "en"));
         put("a2", Map.of("title", "Dubliners", "pages", 152, "tags", List.of("classic")), Map.of("path", "/books/classic/dubliners", "lang", "en"));
         put("a3", Map.of("title", "Solaris", "pages", 204, "tags", List.of("sf")), Map.of("path", "/books/sf/solaris", "lang", "pl"));
@@ -77,7 +77,7 @@ class QueryTest extends StoreTestBase {
         assertThat(keys("label.lang.ne=en")).containsExactly("a3");
         assertThat(keys("label.lang.in=pl,de")).containsExactly("a3");
         assertThat(keys("label.lang.exists=false")).containsExactly("a4");
-        assertThat(keys("label.owner=lib")).containsExactly("a1", "a2", "a3", "a4"); // the space's default label
+        assertThat(keys("label.shelf=lib")).containsExactly("a1", "a2", "a3", "a4"); // the space's default label
         assertThat(keys("label.path.prefix=/books/&pages.gt=200&label.lang=en")).containsExactly("a1");
     }
 
