@@ -13,6 +13,8 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -32,9 +34,14 @@ class Cursors {
     private final JdbcClient jdbc;
     private volatile byte[] secret;
 
-    Cursors(JdbcClient jdbc, JsonMapper json) {
+    private final TransactionTemplate own;
+
+    Cursors(JdbcClient jdbc, JsonMapper json, PlatformTransactionManager txm) {
         this.json = json;
         this.jdbc = jdbc;
+        // the key is chosen in a transaction of its own: the first cursor may be made inside a read-only one
+        this.own = new TransactionTemplate(txm);
+        this.own.setPropagationBehavior(TransactionTemplate.PROPAGATION_REQUIRES_NEW);
     }
 
     private byte[] secret() {
@@ -43,9 +50,11 @@ class Cursors {
         byte[] fresh = new byte[32];
         new SecureRandom().nextBytes(fresh);
         // the first replica to need it chooses the key; the others read it
-        jdbc.sql("insert into settings (name, value) values ('cursor-key', ?) on conflict do nothing")
-                .param(HexFormat.of().formatHex(fresh)).update();
-        s = HexFormat.of().parseHex(jdbc.sql("select value from settings where name = 'cursor-key'").query(String.class).single());
+        s = HexFormat.of().parseHex(own.execute(status -> {
+            jdbc.sql("insert into settings (name, value) values ('cursor-key', ?) on conflict do nothing")
+                    .param(HexFormat.of().formatHex(fresh)).update();
+            return jdbc.sql("select value from settings where name = 'cursor-key'").query(String.class).single();
+        }));
         secret = s;
         return s;
     }

@@ -99,6 +99,11 @@ class Invoker {
 
         static String where(int i) { return "invocations[" + i + "]"; }
 
+        /** Where an operation is (invocation i, attribute): named only when a problem needs it, not per operation. */
+        record At(int i, String attr) {
+            String name() { return where(i) + ".ops." + SpaceQuery.abbreviate(attr); }
+        }
+
         static void checkKey(int i, String key) {
             if (key == null || key.isEmpty() || key.length() > 1024 || key.indexOf('\0') >= 0) {
                 throw M31Problem.unprocessable(where(i) + ".key", "a key is 1-1024 characters, without NUL");
@@ -107,13 +112,13 @@ class Invoker {
 
         /** One operation of invocation {@code i}: {@code op} is incr, decr or set. */
         void add(int i, String key, String attr, String op, Object n) {
-            String field = where(i) + ".ops." + SpaceQuery.abbreviate(attr);
+            At field = new At(i, attr);
             Integer ord = ordinal.get(attr);
             if (ord == null) {
-                if (type.isKey(attr)) throw M31Problem.unprocessable(field, "the key attribute cannot be changed by an invocation");
-                throw M31Problem.unprocessable(field, "no attribute '" + SpaceQuery.abbreviate(attr) + "' in space " + type.name());
+                if (type.isKey(attr)) throw M31Problem.unprocessable(field.name(), "the key attribute cannot be changed by an invocation");
+                throw M31Problem.unprocessable(field.name(), "no attribute '" + SpaceQuery.abbreviate(attr) + "' in space " + type.name());
             }
-            if (op == null) throw M31Problem.unprocessable(field, "an operation is {op, n}; op is one of " + OPS);
+            if (op == null) throw M31Problem.unprocessable(field.name(), "an operation is {op, n}; op is one of " + OPS);
             Acc[] accs = byKey.get(key);
             if (accs == null) {
                 accs = new Acc[types.length];
@@ -126,14 +131,14 @@ class Invoker {
             if (fresh) accs[ord] = acc;
         }
 
-        private static void combine(Acc acc, String op, AttrType type, String attr, String field, Object n, JsonMapper json) {
+        private static void combine(Acc acc, String op, AttrType type, String attr, At field, Object n, JsonMapper json) {
             if (acc.kind != Acc.GEN) {
                 switch (op) {
                     case "incr", "decr" -> {
                         boolean neg = op.equals("decr");
                         if (type.kind == AttrType.Kind.Int) {
                             Long d = n == null ? Long.valueOf(1) : AttrType.toLong(n);
-                            if (d == null) throw M31Problem.unprocessable(field, "incr/decr of an Int takes an integral n, got " + n);
+                            if (d == null) throw M31Problem.unprocessable(field.name(), "incr/decr of an Int takes an integral n, got " + n);
                             long delta = neg ? negate(d, field) : d;
                             if (acc.kind == Acc.ABS) acc.v = sum((Long) acc.v, delta, field);
                             else {
@@ -143,7 +148,7 @@ class Invoker {
                             return;
                         } else if (type.kind == AttrType.Kind.Float) {
                             BigDecimal d = n == null ? BigDecimal.ONE : n instanceof Number num ? AttrType.toDecimal(num) : null;
-                            if (d == null) throw M31Problem.unprocessable(field, "incr/decr of a Float takes a number n, got " + n);
+                            if (d == null) throw M31Problem.unprocessable(field.name(), "incr/decr of a Float takes a number n, got " + n);
                             if (neg) d = d.negate();
                             if (acc.kind == Acc.ABS) acc.v = ((BigDecimal) acc.v).add(d);
                             else {
@@ -152,7 +157,7 @@ class Invoker {
                             }
                             return;
                         }
-                        throw M31Problem.unprocessable(field, "incr/decr apply to Int and Float attributes; " + attr + " is a " + type);
+                        throw M31Problem.unprocessable(field.name(), "incr/decr apply to Int and Float attributes; " + attr + " is a " + type);
                     }
                     case "set" -> {
                         acc.kind = Acc.ABS;
@@ -204,12 +209,12 @@ class Invoker {
             acc.absent = v;
         }
 
-        private static void generic(Acc acc, String op, AttrType type, String attr, String field, Object n, JsonMapper json) {
+        private static void generic(Acc acc, String op, AttrType type, String attr, At field, Object n, JsonMapper json) {
             switch (op) {
                 case "incr", "decr" -> {
-                    if (!type.numeric()) throw M31Problem.unprocessable(field, "incr/decr apply to Int and Float attributes; " + attr + " is a " + type);
+                    if (!type.numeric()) throw M31Problem.unprocessable(field.name(), "incr/decr apply to Int and Float attributes; " + attr + " is a " + type);
                     Object e = n == null ? (type.kind == AttrType.Kind.Int ? (Object) 1L : BigDecimal.ONE) : type.coerce(n, json);
-                    if (e == null) throw M31Problem.unprocessable(field, op + " of " + attr + " takes a " + type + " n, got " + n);
+                    if (e == null) throw M31Problem.unprocessable(field.name(), op + " of " + attr + " takes a " + type + " n, got " + n);
                     BigDecimal d = AttrType.toDecimal((Number) e);
                     if (op.equals("decr")) d = d.negate();
                     acc.gd = acc.gd.add(d);
@@ -219,7 +224,7 @@ class Invoker {
                             : acc.absent, d, field);
                 }
                 case "min", "max" -> {
-                    if (!type.ordered()) throw M31Problem.unprocessable(field, "min/max apply to Int, Float, Str and Time attributes; " + attr + " is a " + type);
+                    if (!type.ordered()) throw M31Problem.unprocessable(field.name(), "min/max apply to Int, Float, Str and Time attributes; " + attr + " is a " + type);
                     Object m = value(type, attr, field, op, n, json);
                     boolean min = op.equals("min");
                     if (min) {
@@ -237,9 +242,9 @@ class Invoker {
                     if (acc.absent == Acc.ABSENT) acc.absent = v;
                 }
                 case "add", "remove" -> {
-                    if (!type.isList()) throw M31Problem.unprocessable(field, "add/remove apply to List attributes; " + attr + " is a " + type);
+                    if (!type.isList()) throw M31Problem.unprocessable(field.name(), "add/remove apply to List attributes; " + attr + " is a " + type);
                     Object x = type.elem.coerce(n, json);
-                    if (x == null) throw M31Problem.unprocessable(field, op + " on " + attr + " takes one element: " + type.elem.whyNot(n, json) + ", got " + ObjectStore.describe(n));
+                    if (x == null) throw M31Problem.unprocessable(field.name(), op + " on " + attr + " takes one element: " + type.elem.whyNot(n, json) + ", got " + ObjectStore.describe(n));
                     List<Object> absent = acc.absent == Acc.ABSENT ? new ArrayList<>() : new ArrayList<>((List<?>) acc.absent);
                     if (op.equals("add")) {
                         if (!contains(acc.add, x)) acc.add.add(x);
@@ -251,21 +256,21 @@ class Invoker {
                     }
                     acc.absent = absent;
                 }
-                default -> throw M31Problem.unprocessable(field, "unknown operation '" + SpaceQuery.abbreviate(op) + "'; use " + OPS);
+                default -> throw M31Problem.unprocessable(field.name(), "unknown operation '" + SpaceQuery.abbreviate(op) + "'; use " + OPS);
             }
         }
 
-        private static Object value(AttrType type, String attr, String field, String op, Object n, JsonMapper json) {
+        private static Object value(AttrType type, String attr, At field, String op, Object n, JsonMapper json) {
             Object v = type.coerce(n, json);
-            if (v == null) throw M31Problem.unprocessable(field, op + " on " + attr + ": " + type.whyNot(n, json) + ", got " + ObjectStore.describe(n));
+            if (v == null) throw M31Problem.unprocessable(field.name(), op + " on " + attr + ": " + type.whyNot(n, json) + ", got " + ObjectStore.describe(n));
             return v;
         }
 
-        private static Object plus(AttrType type, Object a, BigDecimal d, String field) {
+        private static Object plus(AttrType type, Object a, BigDecimal d, At field) {
             if (type.kind == AttrType.Kind.Int) {
                 BigDecimal r = AttrType.toDecimal((Number) a).add(d);
                 Long l = AttrType.toLong(r);
-                if (l == null) throw M31Problem.unprocessable(field, "the sum leaves the Int range");
+                if (l == null) throw M31Problem.unprocessable(field.name(), "the sum leaves the Int range");
                 return l;
             }
             return AttrType.toDecimal((Number) a).add(d);
@@ -281,7 +286,7 @@ class Invoker {
             return java.util.Objects.equals(a, b);
         }
 
-        private static boolean contains(List<Object> l, Object x) {
+        static boolean contains(List<Object> l, Object x) {
             for (Object o : l) if (same(o, x)) return true;
             return false;
         }
@@ -332,7 +337,7 @@ class Invoker {
                         int i = 0;
                         JsonToken tok;
                         while ((tok = p.nextToken()) != JsonToken.END_ARRAY) {
-                            expect(tok, JsonToken.START_OBJECT, Combiner.where(i), "an invocation is {key, ops}");
+                            if (tok != JsonToken.START_OBJECT) throw M31Problem.badRequest(Combiner.where(i), "an invocation is {key, ops}");
                             readInvocation(p, i, c);
                             i++;
                         }
@@ -358,19 +363,19 @@ class Invoker {
                 if (v != JsonToken.VALUE_STRING) throw M31Problem.unprocessable(Combiner.where(i) + ".key", "a key is a string");
                 key = p.getString();
             } else if (name.equals("ops")) {
-                expect(v, JsonToken.START_OBJECT, Combiner.where(i) + ".ops", "ops is an object: attribute → {op, n}");
+                if (v != JsonToken.START_OBJECT) throw M31Problem.badRequest(Combiner.where(i) + ".ops", "ops is an object: attribute → {op, n}");
                 sawOps = true;
                 while (p.nextToken() == JsonToken.PROPERTY_NAME) {
                     String attr = p.currentName();
-                    String field = Combiner.where(i) + ".ops." + SpaceQuery.abbreviate(attr);
-                    expect(p.nextToken(), JsonToken.START_OBJECT, field, "an operation is {op: incr|decr|set, n}");
+                    Combiner.At field = new Combiner.At(i, attr);
+                    if (p.nextToken() != JsonToken.START_OBJECT) throw M31Problem.badRequest(field.name(), "an operation is {op: incr|decr|set, n}");
                     String op = null;
                     Object n = null;
                     while (p.nextToken() == JsonToken.PROPERTY_NAME) {
                         String f = p.currentName();
                         JsonToken ov = p.nextToken();
                         if (f.equals("op")) {
-                            if (ov != JsonToken.VALUE_STRING) throw M31Problem.unprocessable(field, "op is incr, decr or set");
+                            if (ov != JsonToken.VALUE_STRING) throw M31Problem.unprocessable(field.name(), "op is incr, decr or set");
                             op = p.getString();
                         } else if (f.equals("n")) {
                             n = value(p, ov);
@@ -410,6 +415,16 @@ class Invoker {
      * Without a batch id the call is not idempotent (a random one is used).
      */
     StoredObject applyOne(SpaceType t, String key, ObjectInvoke body, ObjectStore objects) {
+        Combiner c = combineOne(t, key, body);
+        String batchId = batchIdOf(body);
+        StoredObject[] after = new StoredObject[1];
+        apply(c, batchId, () -> after[0] = objects.find(t, key).orElse(null));
+        if (after[0] == null) throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name());
+        return after[0];
+    }
+
+    /** The operations on one key, checked and combined (for the main line or a branch). */
+    Combiner combineOne(SpaceType t, String key, ObjectInvoke body) {
         ObjectStore.checkKey(key);
         Combiner c = new Combiner(t, json);
         if (body.getOps() != null) {
@@ -419,11 +434,89 @@ class Invoker {
             }
         }
         c.invocations = 1;
-        String batchId = body.getBatchId() == null ? "one-" + java.util.UUID.randomUUID() : body.getBatchId();
-        StoredObject[] after = new StoredObject[1];
-        apply(c, batchId, () -> after[0] = objects.find(t, key).orElse(null));
-        if (after[0] == null) throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name());
-        return after[0];
+        return c;
+    }
+
+    /** Without a batch id the call is not idempotent (a random one is used). */
+    static String batchIdOf(ObjectInvoke body) {
+        String id = body.getBatchId() == null ? "one-" + java.util.UUID.randomUUID() : body.getBatchId();
+        if (id.isEmpty() || id.length() > 200 || id.indexOf('\0') >= 0) throw M31Problem.badRequest("batchId", "batchId is 1-200 characters");
+        return id;
+    }
+
+    /**
+     * The combined operations applied to attribute values in memory: the same functions the
+     * statements compute in the database (for a branch, whose state is one row of its own).
+     * Answers the attributes after them.
+     */
+    static Map<String, Object> applyTo(Combiner c, Acc[] accs, Map<String, Object> attrs) {
+        Map<String, Object> out = new java.util.TreeMap<>(attrs);
+        AttrType[] types = c.types();
+        for (int j = 0; j < accs.length; j++) {
+            Acc a = accs[j];
+            if (a == null) continue;
+            String name = c.attrNames.get(j);
+            Combiner.At at = new Combiner.At(0, name);
+            Object old = out.get(name), v = old == null ? absentValue(a) : presentValue(a, types[j], old, at);
+            if (v != null) out.put(name, v);
+        }
+        return out;
+    }
+
+    private static Object absentValue(Acc a) {
+        return switch (a.kind) {
+            case Acc.REL_INT -> a.l;
+            case Acc.REL_FLOAT -> trim(a.d);
+            case Acc.ABS -> a.v;
+            default -> a.absent == Acc.ABSENT ? null : a.absent;
+        };
+    }
+
+    private static Object presentValue(Acc a, AttrType type, Object old, Combiner.At at) {
+        switch (a.kind) {
+            case Acc.REL_INT -> {
+                Long x = AttrType.toLong(old);
+                return sum(x == null ? 0 : x, a.l, at);
+            }
+            case Acc.REL_FLOAT -> {
+                return trim((old instanceof Number n ? AttrType.toDecimal(n) : BigDecimal.ZERO).add(a.d));
+            }
+            case Acc.ABS -> {
+                return a.v;
+            }
+            default -> {
+                if (type.numeric()) {
+                    BigDecimal x = AttrType.toDecimal((Number) old).add(a.gd);
+                    if (a.lo != null && x.compareTo(AttrType.toDecimal((Number) a.lo)) < 0) x = AttrType.toDecimal((Number) a.lo);
+                    if (a.hi != null && x.compareTo(AttrType.toDecimal((Number) a.hi)) > 0) x = AttrType.toDecimal((Number) a.hi);
+                    if (type.kind != AttrType.Kind.Int) return trim(x);
+                    Long l = AttrType.toLong(x);
+                    if (l == null) throw M31Problem.unprocessable(at.name(), "the result leaves the Int range");
+                    return l;
+                }
+                if (type.ordered()) {
+                    Object x = old;
+                    if (a.lo != null && AttrType.compare(x, a.lo) < 0) x = a.lo;
+                    if (a.hi != null && AttrType.compare(x, a.hi) > 0) x = a.hi;
+                    return x;
+                }
+                if (type.isList()) {
+                    List<Object> kept = new ArrayList<>();
+                    if (!a.replace && old instanceof List<?> l) {
+                        for (Object e : l) if (!Combiner.contains(a.rem, e)) kept.add(e);
+                    }
+                    for (Object e : a.add) if (!Combiner.contains(kept, e)) kept.add(e);
+                    return kept;
+                }
+                return a.hasSet ? a.setTo : old;
+            }
+        }
+    }
+
+    /** As trim_scale: no trailing zeros, and never an exponent form. */
+    private static BigDecimal trim(BigDecimal d) {
+        BigDecimal s = d.stripTrailingZeros();
+        return s.scale() < 0 ? s.setScale(0) : s;
     }
 
     private InvokeResult apply(Combiner c, String batchId) {
@@ -504,16 +597,16 @@ class Invoker {
         }
     }
 
-    private static long sum(long a, long b, String field) {
+    private static long sum(long a, long b, Combiner.At field) {
         try {
             return Math.addExact(a, b);
         } catch (ArithmeticException e) {
-            throw M31Problem.unprocessable(field, "the sum leaves the Int range");
+            throw M31Problem.unprocessable(field.name(), "the sum leaves the Int range");
         }
     }
 
-    private static long negate(long d, String field) {
-        if (d == Long.MIN_VALUE) throw M31Problem.unprocessable(field, "n out of range");
+    private static long negate(long d, Combiner.At field) {
+        if (d == Long.MIN_VALUE) throw M31Problem.unprocessable(field.name(), "n out of range");
         return -d;
     }
 

@@ -165,6 +165,30 @@ class StoreController implements StoreApi {
         return ok.body(page.objects());
     }
 
+    /**
+     * The JSON array of a query, the common case: the page is written from the rows' JSON text
+     * (see {@link ObjectStore#queryJson}). More specific than the generated mapping (its params),
+     * which still answers {@code Accept: application/cbor}.
+     */
+    @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = {"watch!=true", "!meta", "fmt!=NDJSON", "fmt!=CSV"},
+            produces = "application/json")
+    public void queryJson(@PathVariable("space") String space, @RequestParam(value = "fmt", required = false) String fmt,
+                          @RequestParam(value = "sort", required = false) String sort, HttpServletResponse resp) throws IOException {
+        if (fmt != null && !fmt.equals("JSON")) throw M31Problem.badRequest("fmt", "fmt is JSON, NDJSON or CSV");
+        SpaceType t = readable(space);
+        SpaceQuery q = SpaceQuery.build(t, request.getParameterMap(), sort, request.getParameter("limit"), request.getParameter("cursor"),
+                cursors, json, false);
+        ObjectStore.RawPage page = objects.queryJson(t, q, cursors);
+        resp.setStatus(HttpStatus.OK.value());
+        resp.setContentType("application/json");
+        if (page.next() != null) {
+            resp.setHeader(CURSOR_HEADER, page.next());
+            resp.setHeader("Link", "<" + nextLink(space, page.next()) + ">; rel=\"next\"");
+        }
+        resp.setContentLength(page.json().length);
+        resp.getOutputStream().write(page.json());
+    }
+
     /** This request's URI with the cursor of the next page in place of its own. */
     private String nextLink(String space, String next) {
         StringBuilder sb = new StringBuilder("/fs/").append(space);
@@ -202,15 +226,19 @@ class StoreController implements StoreApi {
     private void streamed(String space, String sort, String limit, HttpServletRequest req, HttpServletResponse resp, boolean csv)
             throws IOException {
         SpaceType t = readable(space);
-        if (req.getParameter("cursor") != null) throw M31Problem.badRequest("cursor", "streamed formats answer everything in one response; cursors page fmt=JSON");
-        SpaceQuery q = SpaceQuery.build(t, req.getParameterMap(), sort, limit, null, null, json, true); // 4xx before any byte is sent
-        resp.setStatus(HttpStatus.OK.value());
-        resp.setContentType(csv ? "text/csv" : NDJSON);
-        resp.setCharacterEncoding("UTF-8");
+        // 4xx before any byte is sent
+        SpaceQuery q = SpaceQuery.build(t, req.getParameterMap(), sort, limit, req.getParameter("cursor"), cursors, json, true);
         OutputStream out = new BufferedOutputStream(resp.getOutputStream(), 64 * 1024);
         try {
-            if (csv) objects.streamCsv(t, q, out);
-            else objects.stream(q, out);
+            objects.stream(t, q, cursors, csv, out, next -> {
+                resp.setStatus(HttpStatus.OK.value());
+                resp.setContentType(csv ? "text/csv" : NDJSON);
+                resp.setCharacterEncoding("UTF-8");
+                if (next != null) {
+                    resp.setHeader(CURSOR_HEADER, next);
+                    resp.setHeader("Link", "<" + nextLink(space, next) + ">; rel=\"next\"");
+                }
+            });
             out.flush();
         } catch (UncheckedIOException e) {
             log.debug("streamed query on {} stopped: client gone ({})", space, e.getMessage());
@@ -282,8 +310,8 @@ class StoreController implements StoreApi {
     @Override
     public ResponseEntity<StoredObject> invokeObject(String space, String key, ObjectInvoke body, String branch) {
         SpaceType t = writable(space);
-        if (branch != null) throw M31Problem.badRequest("branch", "invocations apply to the main line");
-        StoredObject o = invoker.applyOne(t, key, body, objects);
+        StoredObject o = branch == null ? invoker.applyOne(t, key, body, objects)
+                : versions.invoke(t, key, branch, invoker.combineOne(t, key, body), Invoker.batchIdOf(body));
         return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
     }
 

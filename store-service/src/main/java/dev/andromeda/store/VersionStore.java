@@ -221,6 +221,25 @@ class VersionStore {
         });
     }
 
+    /**
+     * Atomic operations on a branch: applied to the branch's state (a new branch version), with
+     * the batch id recorded in the same transaction, so a retry changes nothing.
+     */
+    StoredObject invoke(SpaceType t, String key, String branch, Invoker.Combiner c, String batchId) {
+        requireVersioning(t, "branch");
+        checkBranch(branch);
+        return tx.execute(status -> {
+            State b = branchRow(t, key, branch, true);
+            int fresh = jdbc.sql("insert into applied_batches (space, batch_id, applied_at) values (?, ?, now()) on conflict do nothing")
+                    .params(t.name(), batchId).update();
+            Invoker.Acc[] accs = c.byKey.get(key);
+            if (fresh == 0 || accs == null) return view(t, key, branch, b);
+            State next = writeBranch(t, key, branch, b, Invoker.applyTo(c, accs, b.attrs()), b.labels());
+            record(t, "branch", key, next, branch);
+            return view(t, key, branch, next);
+        });
+    }
+
     /** Removes a branch and its own versions; the main line keeps everything. */
     void deleteBranch(SpaceType t, String key, String branch) {
         ObjectStore.checkKey(key);

@@ -79,6 +79,13 @@ class QueryTest extends StoreTestBase {
         assertThat(keys("label.lang.exists=false")).containsExactly("a4");
         assertThat(keys("label.shelf=lib")).containsExactly("a1", "a2", "a3", "a4"); // the space's default label
         assertThat(keys("label.path.prefix=/books/&pages.gt=200&label.lang=en")).containsExactly("a1");
+        // a page is written from the rows' JSON text: each object as GET shows it, field for field
+        // (GET also writes the main line's absent branch as null)
+        for (String k : List.of("a1", "a2", "a3", "a4")) {
+            var one = (tools.jackson.databind.node.ObjectNode) http.get("/fs/lib/" + k).json();
+            assertThat(one.remove("branch").isNull()).isTrue();
+            assertThat(http.get("/fs/lib?id=" + k).json().get(0)).isEqualTo(one);
+        }
     }
 
     @Test
