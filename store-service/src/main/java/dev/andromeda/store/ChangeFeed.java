@@ -52,7 +52,6 @@ class ChangeFeed implements SmartLifecycle {
     private final JdbcTemplate jdbc;
     private final JsonMapper json;
     private final String url, user, password;
-    private final long retentionHours;
     private final Map<String, Signal> signals = new ConcurrentHashMap<>();
     private volatile boolean running;
     private volatile Connection listener;
@@ -61,14 +60,12 @@ class ChangeFeed implements SmartLifecycle {
     ChangeFeed(JdbcTemplate jdbc, JsonMapper json,
                @Value("${spring.datasource.url}") String url,
                @Value("${spring.datasource.username:}") String user,
-               @Value("${spring.datasource.password:}") String password,
-               @Value("${m31.store.changes.retention-hours:168}") long retentionHours) {
+               @Value("${spring.datasource.password:}") String password) {
         this.jdbc = jdbc;
         this.json = json;
         this.url = url;
         this.user = user;
         this.password = password;
-        this.retentionHours = retentionHours;
     }
 
     /** A space's wake-up: a counter watchers wait on. */
@@ -98,6 +95,8 @@ class ChangeFeed implements SmartLifecycle {
     @Override
     public void stop() {
         running = false;
+        // watchers end now, not at the next failed heartbeat: a graceful shutdown would wait for them
+        signals.values().forEach(Signal::fire);
         Connection c = listener;
         if (c != null) {
             try {
@@ -119,7 +118,6 @@ class ChangeFeed implements SmartLifecycle {
 
     /** The listener: one connection of its own, outside the pool; reconnects after failures. */
     private void listen() {
-        long lastPrune = 0;
         while (running) {
             try (Connection c = DriverManager.getConnection(url, user, password)) {
                 listener = c;
@@ -137,10 +135,6 @@ class ChangeFeed implements SmartLifecycle {
                             if (s != null) s.fire();
                         }
                     }
-                    if (System.currentTimeMillis() - lastPrune > 600_000) {
-                        lastPrune = System.currentTimeMillis();
-                        prune();
-                    }
                 }
             } catch (Exception e) {
                 if (!running) return;
@@ -154,15 +148,6 @@ class ChangeFeed implements SmartLifecycle {
         }
     }
 
-    private void prune() {
-        try {
-            int n = jdbc.update("delete from changes where at < now() - make_interval(hours => ?)", (int) retentionHours);
-            if (n > 0) log.info("change feed: pruned {} changes older than {} h", n, retentionHours);
-        } catch (RuntimeException e) {
-            log.warn("change feed: pruning failed: {}", e.toString());
-        }
-    }
-
     /** Where a watch starts: after a change (seq), at a time, or now. */
     record Start(Long after, OffsetDateTime since) {}
 
@@ -172,6 +157,19 @@ class ChangeFeed implements SmartLifecycle {
      */
     void watch(SpaceType t, Start start, OutputStream out, Runnable beforeFirstByte) throws IOException {
         long xid, seq;
+        // a point the pruner (see Retention) already passed: changes after it may be gone
+        var horizon = jdbc.query("select before, seq from change_horizons where space = ?",
+                (rs, n) -> new Object[] {rs.getObject(1, OffsetDateTime.class), rs.getLong(2)}, t.name());
+        if (!horizon.isEmpty()) {
+            OffsetDateTime before = (OffsetDateTime) horizon.get(0)[0];
+            long prunedSeq = (Long) horizon.get(0)[1];
+            if (start.after() != null && start.after() <= prunedSeq) {
+                throw M31Problem.gone("change " + start.after() + " is no longer kept (changes up to " + prunedSeq + " were pruned); start again from a later time");
+            }
+            if (start.since() != null && !start.since().isAfter(before)) {
+                throw M31Problem.gone("changes up to " + before + " are no longer kept; watch since a later time");
+            }
+        }
         if (start.after() != null) {
             List<Long> x = jdbc.queryForList("select xid from changes where space = ? and seq = ?", Long.class, t.name(), start.after());
             if (x.isEmpty()) {
@@ -192,7 +190,7 @@ class ChangeFeed implements SmartLifecycle {
         beforeFirstByte.run();
         Signal signal = signal(t.name());
         long quietSince = System.currentTimeMillis();
-        while (!Thread.currentThread().isInterrupted()) {
+        while (running && !Thread.currentThread().isInterrupted()) {
             long seen = signal.count.get();
             List<Map<String, Object>> rows = jdbc.queryForList(
                     "select seq, xid, at, op, keys, body::text as body, ref from changes "

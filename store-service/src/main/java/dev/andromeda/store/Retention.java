@@ -1,0 +1,146 @@
+package dev.andromeda.store;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * What the store keeps of its bookkeeping, and the pruner that enforces it every
+ * {@code m31.store.retention.interval}:
+ * <ul>
+ *   <li>{@code applied_batches} (idempotency records) for {@code m31.store.retention.batches}: a
+ *       retry inside that window is still recognized and changes nothing; one after it is applied again;</li>
+ *   <li>versions: the newest {@code m31.store.retention.versions.keep} per object and branch (0 = all),
+ *       and none older than {@code m31.store.retention.versions.max-age} (0 = no limit) — but never an
+ *       object's or branch's newest version, nor a version a branch starts from (its merge base);</li>
+ *   <li>the change log for {@code m31.store.retention.changes}; how far each space was pruned is kept
+ *       in {@code change_horizons}, and a watch asking for a point before it is a 410.</li>
+ * </ul>
+ * Replicas prune in turn: a run holds a transaction-scoped advisory lock, and one that finds it
+ * taken does nothing.
+ */
+@Component
+class Retention implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(Retention.class);
+    /** An arbitrary number naming the pruner's advisory lock. */
+    static final long LOCK = 0x4d33315f70727565L;
+
+    /** What to keep. A zero duration or count means no limit of that kind. */
+    record Policy(Duration batches, int versionsKeep, Duration versionsMaxAge, Duration changes) {}
+
+    private final JdbcClient jdbc;
+    private final TransactionTemplate tx;
+    private final Policy policy;
+    private final Duration interval;
+    private ScheduledExecutorService timer;
+
+    Retention(JdbcClient jdbc, TransactionTemplate tx,
+              @Value("${m31.store.retention.batches:7d}") Duration batches,
+              @Value("${m31.store.retention.versions.keep:0}") int versionsKeep,
+              @Value("${m31.store.retention.versions.max-age:0s}") Duration versionsMaxAge,
+              @Value("${m31.store.retention.changes:7d}") Duration changes,
+              @Value("${m31.store.retention.interval:10m}") Duration interval) {
+        this.jdbc = jdbc;
+        this.tx = tx;
+        this.policy = new Policy(batches, versionsKeep, versionsMaxAge, changes);
+        this.interval = interval;
+    }
+
+    Policy policy() { return policy; }
+
+    @Override
+    public void start() {
+        timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("store-pruner").factory());
+        long every = Math.max(1000, interval.toMillis());
+        timer.scheduleWithFixedDelay(() -> {
+            try {
+                Map<String, Integer> n = prune(policy, null);
+                if (n.values().stream().anyMatch(c -> c > 0)) log.info("pruned {}", n);
+            } catch (RuntimeException e) {
+                log.warn("pruning failed: {}", e.toString());
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void stop() {
+        if (timer != null) timer.shutdownNow();
+        timer = null;
+    }
+
+    @Override
+    public boolean isRunning() { return timer != null; }
+
+    /**
+     * One pruning run under {@code p}, over every space or only {@code space}; answers how many
+     * rows went, by kind (empty when another replica was pruning).
+     */
+    Map<String, Integer> prune(Policy p, String space) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        tx.executeWithoutResult(status -> {
+            if (!Boolean.TRUE.equals(jdbc.sql("select pg_try_advisory_xact_lock(?)").param(LOCK).query(Boolean.class).single())) return;
+            String only = space == null ? "" : " and space = ?";
+            if (!p.batches().isZero()) {
+                out.put("batches", jdbc.sql("delete from applied_batches where applied_at < now() - ?::interval" + only)
+                        .params(args(interval(p.batches()), space)).update());
+            }
+            if (!p.changes().isZero()) {
+                // the deleted rows' latest time and seq per space become its horizon, in the same statement
+                out.put("changes", jdbc.sql("with d as (delete from changes where at < now() - ?::interval" + only + " returning space, at, seq), "
+                        + "h as (insert into change_horizons (space, before, seq) select space, max(at), max(seq) from d group by space "
+                        + "on conflict (space) do update set before = greatest(change_horizons.before, excluded.before), "
+                        + "seq = greatest(change_horizons.seq, excluded.seq)) select count(*) from d")
+                        .params(args(interval(p.changes()), space)).query(Integer.class).single());
+            }
+            // a version that is some branch's base is how that branch merges: it stays
+            String kept = " and not exists (select 1 from branches b where b.space = v.space and b.key = v.key and v.branch = '' and b.base = v.version)";
+            int versions = 0;
+            if (p.versionsKeep() > 0) {
+                versions += jdbc.sql("delete from versions v using (select space, key, branch, version, "
+                                + "row_number() over (partition by space, key, branch order by version desc) as n from versions"
+                                + (space == null ? "" : " where space = ?") + ") r "
+                                + "where v.space = r.space and v.key = r.key and v.branch = r.branch and v.version = r.version and r.n > ?" + kept)
+                        .params(args2(space, p.versionsKeep())).update();
+            }
+            if (!p.versionsMaxAge().isZero()) {
+                versions += jdbc.sql("delete from versions v where v.modified < now() - ?::interval" + only.replace("space", "v.space")
+                                + " and v.version < (select max(w.version) from versions w where w.space = v.space and w.key = v.key and w.branch = v.branch)"
+                                + kept)
+                        .params(args(interval(p.versionsMaxAge()), space)).update();
+            }
+            if (p.versionsKeep() > 0 || !p.versionsMaxAge().isZero()) out.put("versions", versions);
+        });
+        return out;
+    }
+
+    private static String interval(Duration d) {
+        return d.toMillis() + " milliseconds";
+    }
+
+    private static List<Object> args(Object first, String space) {
+        List<Object> a = new ArrayList<>();
+        a.add(first);
+        if (space != null) a.add(space);
+        return a;
+    }
+
+    private static List<Object> args2(String space, Object last) {
+        List<Object> a = new ArrayList<>();
+        if (space != null) a.add(space);
+        a.add(last);
+        return a;
+    }
+}
