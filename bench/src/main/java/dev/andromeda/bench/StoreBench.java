@@ -85,8 +85,8 @@ public final class StoreBench {
         Path results = Path.of("bench/results");
         Files.createDirectories(results);
         // a partial run (while iterating) does not overwrite the full results
-        Files.writeString(results.resolve(parts.size() == 3 ? "store.json" : "store-partial.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
-        System.out.println("\nwritten: bench/results/" + (parts.size() == 3 ? "store.json" : "store-partial.json"));
+        Files.writeString(results.resolve(parts.size() == 3 ? "store.json" : "store-partial.tmp"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
+        System.out.println("\nwritten: bench/results/" + (parts.size() == 3 ? "store.json" : "store-partial.tmp"));
         System.exit(0);
     }
 
