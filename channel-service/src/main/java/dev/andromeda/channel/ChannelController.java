@@ -195,7 +195,8 @@ public class ChannelController implements ChannelsApi {
     public ResponseEntity<AckResult> ackMessages(String id, AckRequest body) {
         Ids.require(id, Ids.CHANNEL, "id");
         if (body.getUpTo() == null) throw M31Problem.badRequest("upTo", "upTo is the seq to acknowledge up to");
-        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo())));
+        boolean release = "true".equals(request.getParameter("release"));
+        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo(), release)));
     }
 
     @Override

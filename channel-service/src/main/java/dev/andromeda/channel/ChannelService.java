@@ -391,9 +391,18 @@ public class ChannelService {
 
     /** Acknowledges up to {@code upTo} on the presented endpoint's cursor; answers the cursor. */
     public long ack(String id, String cap, long upTo) {
+        return ack(id, cap, upTo, false);
+    }
+
+    /**
+     * As above; with {@code release}, what stays leased beyond {@code upTo} is given back at once
+     * (a receiver that stops before consuming all it took), and an upTo past what was handed out
+     * acknowledges only what was.
+     */
+    public long ack(String id, String cap, long upTo, boolean release) {
         ChannelStore.Row ch = row(id);
         String grp = groupOf(ch, cap);
-        return ack(ch, grp, upTo, false);
+        return ack(ch, grp, upTo, release);
     }
 
     /** Acknowledges up to {@code upTo}; with {@code release}, what stays leased beyond it is given back. */

@@ -83,7 +83,7 @@ class ChannelsE2ETest {
     }
 
     @Test
-    void aUserReadsAChannelAFibrilOpenedAndWroteTo() throws Exception {
+    void aUserReadsAChannelAFibrilOpenedAndWroteToWithItsCapabilityOnly() throws Exception {
         String script = "var chan = require('chan'); var p = chan.open('Int');"
                 + " for (var i = 1; i <= 5; i++) p[0].send(i); p[1];";
         HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script)), Map.of());
@@ -92,11 +92,34 @@ class ChannelsE2ETest {
         JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=60", null, Map.of()).body());
         assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
         String ch = f.get("result").get("$ch").asString();
+        String cap = f.get("result").get("cap").asString();
+        // the nucleus opens every channel with capabilities: without the recv cap, nothing
+        assertThat(call("GET", ch + "/messages?wait=0", null, Map.of()).statusCode()).isEqualTo(403);
         List<Integer> got = new ArrayList<>();
         for (int tries = 0; got.size() < 5 && tries < 10; tries++) {
-            json.readTree(call("GET", ch + "/messages?wait=5", null, Map.of()).body()).get("messages").forEach(m -> got.add(m.get("value").asInt()));
+            json.readTree(call("GET", ch + "/messages?wait=5", null, Map.of("X-M31-Cap", cap)).body()).get("messages").forEach(m -> got.add(m.get("value").asInt()));
         }
         assertThat(got).containsExactly(1, 2, 3, 4, 5);
+    }
+
+    @Test
+    void aFibrilHoldingAnEndpointWithoutItsCapabilityIsRefused() throws Exception {
+        JsonNode ch = json.readTree(call("POST", "/ch", "{\"type\":\"Int\",\"capabilities\":true}", Map.of()).body());
+        String uri = ch.get("uri").asString();
+        String recvCap = ch.get("recv").get("cap").asString();
+        call("POST", uri + "/messages", "7", Map.of("X-M31-Cap", ch.get("send").get("cap").asString()));
+        String script = "var a = require('sys').args, r = [];"
+                + " try { a[0].recv(); r.push('took it'); } catch (e) { r.push(String(e.message)); }"
+                + " r.push(a[1].recv()); r";
+        List<Object> args = List.of(Map.of("$ch", uri, "end", "recv"), Map.of("$ch", uri, "end", "recv", "cap", recvCap));
+        HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script, "args", args)), Map.of());
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=60", null, Map.of()).body());
+        assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
+        assertThat(f.get("result").get(0).asString()).contains("capability").doesNotContain("took it");
+        // the same endpoint with its cap, passed in the spawn arguments, arrives live and receives
+        assertThat(f.get("result").get(1).asInt()).isEqualTo(7);
     }
 
     static HttpResponse<String> call(String method, String path, String body, Map<String, String> headers) throws Exception {
