@@ -48,11 +48,13 @@ public final class FakeMantle implements Mantle {
         final Set<String> keys = ConcurrentHashMap.newKeySet();
         final String sendCap;
         final String recvCap;
+        final boolean sync;
         long next;
         long acked;
         boolean closed;
 
-        Chan(boolean capabilities) {
+        Chan(boolean capabilities, boolean sync) {
+            this.sync = sync;
             sendCap = capabilities ? "s0." + java.util.UUID.randomUUID() : null;
             recvCap = capabilities ? "r0." + java.util.UUID.randomUUID() : null;
         }
@@ -78,6 +80,15 @@ public final class FakeMantle implements Mantle {
     final Map<String, Long> acks = new ConcurrentHashMap<>();
     /** NDJSON batches sent (their sizes), to see group commit at work. */
     final List<Integer> batches = new CopyOnWriteArrayList<>();
+    /** The idempotency key of every send attempt, retries included. */
+    final List<String> sendKeys = new CopyOnWriteArrayList<>();
+    /** The next sends fail: with 503 (the answer lost after the message was taken), or 429 (full, Retry-After 1). */
+    final AtomicInteger failNextSendsAfterTaking = new AtomicInteger();
+    final AtomicInteger fullNextSends = new AtomicInteger();
+    /** The next sync sends are withdrawn: 408, as when no receiver took them in time (the message is not enqueued). */
+    final AtomicInteger withdrawNextSyncSends = new AtomicInteger();
+    /** The sync wait each send asked for. */
+    final List<Integer> syncWaits = new CopyOnWriteArrayList<>();
 
     final Map<String, String> code = new ConcurrentHashMap<>();
     final Map<String, SpaceInfo> spaces = new ConcurrentHashMap<>();
@@ -266,7 +277,7 @@ public final class FakeMantle implements Mantle {
     public CompletableFuture<Opened> openChannel(JsonNode spec) {
         return async(() -> {
             String id = Ids.newId(Ids.CHANNEL);
-            Chan c = new Chan(spec.path("capabilities").asBoolean(false));
+            Chan c = new Chan(spec.path("capabilities").asBoolean(false), "sync".equals(spec.path("mode").asString()));
             channels.put(id, c);
             return new Opened(id, c.sendCap, c.recvCap);
         });
@@ -283,7 +294,7 @@ public final class FakeMantle implements Mantle {
         return async(() -> {
             Chan c = channels.get(channel);
             if (c == null) throw problem(404, "no channel " + channel);
-            return F.objectNode().put("id", channel).put("mode", "async");
+            return F.objectNode().put("id", channel).put("mode", c.sync ? "sync" : "async");
         });
     }
 
@@ -293,8 +304,14 @@ public final class FakeMantle implements Mantle {
             Chan c = channels.get(channel);
             if (c == null) throw problem(404, "no channel " + channel);
             c.check(cap, c.sendCap, "send");
+            sendKeys.add(String.valueOf(key));
+            syncWaits.add(syncWait);
+            if (fullNextSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw full();
+            if (c.sync && withdrawNextSyncSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(408, "not taken; withdrawn");
             onSend.accept(value);
-            return enqueue(c, List.of(value), key);
+            JsonNode answer = enqueue(c, List.of(value), key);
+            if (failNextSendsAfterTaking.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(503, "the answer was lost");
+            return answer;
         });
     }
 
@@ -304,10 +321,18 @@ public final class FakeMantle implements Mantle {
             Chan c = channels.get(channel);
             if (c == null) throw problem(404, "no channel " + channel);
             c.check(cap, c.sendCap, "send");
+            sendKeys.add(String.valueOf(key));
+            if (fullNextSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw full();
             values.forEach(onSend);
             batches.add(values.size());
-            return enqueue(c, values, key);
+            JsonNode answer = enqueue(c, values, key);
+            if (failNextSendsAfterTaking.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(503, "the answer was lost");
+            return answer;
         });
+    }
+
+    private static ServiceClient.RemoteProblem full() {
+        return new ServiceClient.RemoteProblem(429, "channel full", null, "fake", 1);
     }
 
     private JsonNode enqueue(Chan c, List<JsonNode> vs, String key) {

@@ -122,6 +122,51 @@ class ChannelsE2ETest {
         assertThat(f.get("result").get(1).asInt()).isEqualTo(7);
     }
 
+    @Test
+    void aFibrilSenderOfAFullChannelWaitsForRoomAndNothingIsLostOrDoubled() throws Exception {
+        // capacity 3, ten sends: the nucleus's batch is too big (400), then single sends meet 429s until a receiver drains
+        String script = """
+                var chan = require('chan'), sys = require('sys');
+                var p = chan.open('Int', {capacity: 3});
+                function sender(out) { var t0 = Date.now(); for (var i = 1; i <= 10; i++) out.send(i); return Date.now() - t0; }
+                var kid = sys.spawn(sender, [p[0]]);
+                sys.sleep(2500);
+                var got = []; for (var j = 0; j < 10; j++) got.push(p[1].recv());
+                [got, kid[1].recv().ok]
+                """;
+        JsonNode f = runFibril(script);
+        assertThat(f.get("result").get(0).toString()).isEqualTo("[1,2,3,4,5,6,7,8,9,10]");
+        assertThat(f.get("result").get(1).asLong()).as("the sender waited for room").isGreaterThanOrEqualTo(2000);
+    }
+
+    @Test
+    void aSyncSendBetweenFibrilsCompletesOnlyWhenTheReceiverTookIt() throws Exception {
+        String script = """
+                var chan = require('chan'), sys = require('sys');
+                var p = chan.open('Str', {mode: 'sync'});
+                function sender(out) { var t0 = Date.now(); out.send('hi'); var t1 = Date.now(); out.send('again'); return [t1 - t0, Date.now() - t1]; }
+                var kid = sys.spawn(sender, [p[0]], {node: 'E1'});
+                sys.sleep(1500);
+                var a = p[1].recv(); sys.sleep(500); var b = p[1].recv();
+                [a, b, kid[1].recv().ok]
+                """;
+        JsonNode f = runFibril(script);
+        JsonNode r = f.get("result");
+        assertThat(r.get(0).asString()).isEqualTo("hi");
+        assertThat(r.get(1).asString()).isEqualTo("again");
+        assertThat(r.get(2).get(0).asLong()).as("first rendezvous").isGreaterThanOrEqualTo(1200);
+        assertThat(r.get(2).get(1).asLong()).as("second rendezvous").isGreaterThanOrEqualTo(300);
+    }
+
+    static JsonNode runFibril(String script) throws Exception {
+        HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script, "node", "E0")), Map.of());
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=60", null, Map.of()).body());
+        assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
+        return f;
+    }
+
     static HttpResponse<String> call(String method, String path, String body, Map<String, String> headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + path))
                 .header("Authorization", "Bearer " + constellation.token())

@@ -194,6 +194,11 @@ public class ServiceClient {
             this.url = url;
         }
 
+        public RemoteProblem(int status, String detail, String field, String url, int retryAfterSeconds) {
+            this(status, detail, field, url);
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
         public String url() { return url; }
 
         /** Seconds the callee asked to wait before retrying (Retry-After), or -1. */

@@ -135,6 +135,11 @@ public final class Modules {
         return json;
     }
 
+    /** At a fibril's end, before its parent hears of it: what it received is acknowledged (see ChanModule). */
+    public java.util.concurrent.CompletableFuture<Void> settle(Fibril f) {
+        return chan.settle(f);
+    }
+
     Endpoint endpoint(String channel, String end, String cap) {
         return chan.endpoint(channel, end, cap);
     }

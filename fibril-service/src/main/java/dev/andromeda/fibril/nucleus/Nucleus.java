@@ -409,7 +409,10 @@ public final class Nucleus implements AutoCloseable {
         CompletableFuture<?> reported = combiner.awaitDurable(f.lastEffectGen()).exceptionally(e -> {
             log.error("fibril {}: its effects may not be durable: {}", f.id(), Fibril.describe(e));
             return null;
-        }).thenCompose(v -> {
+        }).thenCompose(v -> modules.settle(f).exceptionally(e -> {
+            log.warn("fibril {}: what it received could not be acknowledged: {}", f.id(), Fibril.describe(e));
+            return null;
+        })).thenCompose(v -> {
             if (f.fromChild() == null) return CompletableFuture.completedFuture(null);
             ObjectNode msg = F.objectNode();
             if (state == Fibril.State.DONE) msg.set("ok", result);
