@@ -266,8 +266,13 @@ class ChannelFeaturesTest extends ChannelTestBase {
         // the receiver consumed two and stops: 3, 4, 5 go to the next receiver now, not in ten minutes
         long two = taken.get(1).get("seq").asLong();
         assertThat(http.post(path + "/ack?release=true", "{\"upTo\":" + two + "}").json().get("acked").asLong()).isEqualTo(two);
-        assertThat(ints(list(http.get(path + "/messages?wait=1&max=10").json().get("messages")))).containsExactly(3, 4, 5);
-        assertThat(http.get(path).json().get("received").asLong()).isEqualTo(5);
+        List<JsonNode> again = list(http.get(path + "/messages?wait=1&max=2&ack=manual&lease=600").json().get("messages"));
+        assertThat(ints(again)).containsExactly(3, 4);
+        // a receive that acknowledges what came before (upTo) and takes what follows, in one request
+        var next = http.get(path + "/messages?wait=1&max=10&ack=manual&upTo=" + again.get(1).get("seq").asLong());
+        assertThat(ints(list(next.json().get("messages")))).containsExactly(5);
+        assertThat(http.get(path).json().get("received").asLong()).isEqualTo(4);
+        assertProblem(http.get(path + "/messages?upTo=1"), 400, "upTo");
     }
 
     @Test

@@ -39,7 +39,7 @@ class ChanSendRecvTest {
         assertThat(keys).containsOnly(keys.get(0));
         String ch = node.mantle.channels.keySet().iterator().next();
         // the three retries were duplicates: nothing else is in the channel
-        assertThat(node.mantle.receive(ch, node.mantle.caps(ch)[1], 0, 10, 0).join().values()).isEmpty();
+        assertThat(node.mantle.receive(ch, node.mantle.caps(ch)[1], 0, 10, 0, 0).join().values()).isEmpty();
     }
 
     @Test
@@ -92,7 +92,7 @@ class ChanSendRecvTest {
         }
         List<JsonNode> got = new ArrayList<>();
         while (true) {
-            var r = node.mantle.receive(ch, caps[1], 0, 10_000, 0).join();
+            var r = node.mantle.receive(ch, caps[1], 0, 10_000, 0, 0).join();
             if (r.values().isEmpty()) break;
             got.addAll(r.values());
         }

@@ -353,7 +353,7 @@ public final class FakeMantle implements Mantle {
     }
 
     @Override
-    public CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds) {
+    public CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo) {
         Chan c = channels.get(channel);
         if (c == null) return CompletableFuture.failedFuture(problem(404, "no channel " + channel));
         try {
@@ -361,6 +361,7 @@ public final class FakeMantle implements Mantle {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
+        if (ackUpTo > 0) acks.merge(channel, ackUpTo, Math::max);
         synchronized (c) {
             if (!c.values.isEmpty()) return CompletableFuture.completedFuture(c.take(max));
             if (c.closed || waitSeconds == 0) return CompletableFuture.completedFuture(new Received(List.of(), List.of(), c.closed));

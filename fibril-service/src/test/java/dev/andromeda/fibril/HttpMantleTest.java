@@ -100,14 +100,14 @@ class HttpMantleTest {
         assertThat(batch.contentType()).isEqualTo("application/x-ndjson");
         assertThat(batch.body()).isEqualTo("1\n\"two\"\n");
         assertThat(batch.idempotencyKey()).isEqualTo("b-1");
-        var r = mantle.receive("ch-1", "r0.y", 30, 1, 0).join();
+        var r = mantle.receive("ch-1", "r0.y", 30, 1, 0, 0).join();
         assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=30&max=1");
         assertThat(seen.get(seen.size() - 1).cap()).isEqualTo("r0.y");
         assertThat(r.values()).hasSize(1);
         assertThat(r.values().get(0).asString()).isEqualTo("hi");
         assertThat(r.seqs()).containsExactly(1L);
-        mantle.receive("ch-1", "r0.y", 30, 100, 60).join();
-        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=30&max=100&ack=manual&lease=60");
+        mantle.receive("ch-1", "r0.y", 30, 100, 60, 41).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=30&max=100&ack=manual&lease=60&upTo=41");
         mantle.ack("ch-1", "r0.y", 7, true).join();
         assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/ack?release=true");
         assertThat(seen.get(seen.size() - 1).body()).isEqualTo("{\"upTo\":7}");

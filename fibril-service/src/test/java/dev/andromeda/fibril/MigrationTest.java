@@ -143,7 +143,7 @@ class MigrationTest {
         assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
         assertThat(there.result().toString()).isEqualTo("[\"A\",\"B\",\"alpha beta gamma delta\",0]");
         // the sequence travelled: the send after the move is the fibril's second effect, not a second first
-        assertThat(mantle.receive(ch, null, 0, 10, 0).get().values().stream().map(JsonNode::asString).toList()).containsExactly("one", "two");
+        assertThat(mantle.receive(ch, null, 0, 10, 0, 0).get().values().stream().map(JsonNode::asString).toList()).containsExactly("one", "two");
         assertThat(there.seq()).isEqualTo(2);
     }
 
@@ -187,7 +187,7 @@ class MigrationTest {
         Fibril there = await(on(b, f.id()));
         assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
         assertThat(there.result().toString()).isEqualTo("[[1,2,3],\"B\"]");
-        assertThat(mantle.receive(ch, null, 0, 10, 0).get().values()).isEmpty();
+        assertThat(mantle.receive(ch, null, 0, 10, 0, 0).get().values()).isEmpty();
     }
 
     @Test

@@ -20,8 +20,10 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Channels through the gateway of a whole constellation: capabilities, NDJSON batches, streams,
- * sync sends, cloned endpoints — and a channel a fibril opened (cap-less, as the nucleus does it
- * today) read by a user.
+ * sync sends, cloned endpoints; and from fibrils through the real service: a channel a fibril
+ * opened (with capabilities) read by a user with its cap only, an endpoint without its cap
+ * refused, a full channel that parks its sender until there is room, sync rendezvous between
+ * fibrils on two nodes.
  */
 class ChannelsE2ETest {
 

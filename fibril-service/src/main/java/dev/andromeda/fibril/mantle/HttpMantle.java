@@ -132,9 +132,9 @@ public final class HttpMantle implements Mantle {
     }
 
     @Override
-    public CompletableFuture<Received> receive(String ch, String cap, int waitSeconds, int max, int leaseSeconds) {
+    public CompletableFuture<Received> receive(String ch, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo) {
         String url = channel() + "/ch/" + seg(ch) + "/messages?wait=" + waitSeconds + "&max=" + max
-                + (leaseSeconds > 0 ? "&ack=manual&lease=" + leaseSeconds : "");
+                + (leaseSeconds > 0 ? "&ack=manual&lease=" + leaseSeconds + (ackUpTo > 0 ? "&upTo=" + ackUpTo : "") : "");
         return client.sendAsync("GET", url, null, JsonNode.class, Duration.ofSeconds(waitSeconds + 30L), capHeader(cap)).thenApply(n -> {
             List<JsonNode> values = new ArrayList<>();
             List<Long> seqs = new ArrayList<>();

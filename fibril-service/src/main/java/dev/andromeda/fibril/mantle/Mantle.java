@@ -67,9 +67,10 @@ public interface Mantle {
 
     /**
      * Long-polls for up to {@code waitSeconds}; an empty, open result means "nothing yet".
-     * {@code leaseSeconds} 0: acknowledged as answered; else leased until {@link #ack}.
+     * {@code leaseSeconds} 0: acknowledged as answered; else leased until {@link #ack}, and
+     * {@code ackUpTo} > 0 acknowledges up to that seq first, in the same request.
      */
-    CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds);
+    CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo);
 
     /** Acknowledges up to {@code upTo}; {@code release} gives back what stays leased beyond it. Completes with the cursor. */
     CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release);

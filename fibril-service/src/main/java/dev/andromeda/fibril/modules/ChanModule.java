@@ -39,7 +39,7 @@ final class ChanModule {
 
     static final int POLL_SECONDS = 30;
     /** Messages one poll may take into an inbox. */
-    static final int BATCH = 100;
+    static final int BATCH = 1000;
     /** How long taken messages stay leased to the fibril (a move must fit in it). */
     static final int LEASE_SECONDS = 120;
     private static final String INBOX = "chan.inbox:";
@@ -191,25 +191,26 @@ final class ChanModule {
 
     /**
      * Acknowledges what the fibril consumed (it asks for more: the state that consumed it is the
-     * one that goes on), then polls until a message comes or the channel is closed and drained.
-     * Between two polls, if the fibril is asked to move, it stops with {@link Suspension#AGAIN}:
-     * the receive starts again where the fibril goes; a poll in flight is never cut.
+     * one that goes on) in the same request as the poll, and polls until a message comes or the
+     * channel is closed and drained. Between two polls, if the fibril is asked to move, it stops
+     * with {@link Suspension#AGAIN}: the receive starts again where the fibril goes; a poll in
+     * flight is never cut.
      */
     static CompletableFuture<Object> poll(Mantle mantle, Fibril f, String channel, String cap) {
         Inbox in = inbox(f, channel, cap);
-        long upTo = in.consumed;
-        CompletableFuture<Long> acked = upTo > in.acked ? mantle.ack(channel, cap, upTo, false).thenApply(a -> upTo)
-                : CompletableFuture.completedFuture(in.acked);
-        BooleanSupplier stop = () -> f.transfer() != null;
-        return acked.thenCompose(a -> pollAgain(mantle, channel, cap, a, upTo, stop));
+        long consumed = in.consumed;
+        long ackUpTo = consumed > in.acked ? consumed : 0;
+        return pollAgain(mantle, channel, cap, ackUpTo, Math.max(in.acked, ackUpTo), consumed, () -> f.transfer() != null);
     }
 
-    private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, long ackedTo, long consumed, BooleanSupplier stop) {
-        return mantle.receive(channel, cap, POLL_SECONDS, BATCH, LEASE_SECONDS).thenCompose(r -> {
+    private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, long ackUpTo, long acked, long consumed,
+                                                       BooleanSupplier stop) {
+        return mantle.receive(channel, cap, POLL_SECONDS, BATCH, LEASE_SECONDS, ackUpTo).thenCompose(r -> {
             boolean fresh = r.seqs().stream().anyMatch(s -> s > consumed);
-            if (fresh || r.closed()) return CompletableFuture.completedFuture((Object) new Polled(channel, cap, r, ackedTo));
+            if (fresh || r.closed()) return CompletableFuture.completedFuture((Object) new Polled(channel, cap, r, acked));
             if (stop.getAsBoolean()) return CompletableFuture.completedFuture(Suspension.AGAIN);
-            return pollAgain(mantle, channel, cap, ackedTo, consumed, stop);
+            // acknowledged with the first poll; the next ones only wait
+            return pollAgain(mantle, channel, cap, 0, acked, consumed, stop);
         });
     }
 

@@ -28,8 +28,8 @@ import tools.jackson.databind.JsonNode;
  *     retried after the Retry-After it came with; a 408 of a sync send (no receiver took it, so it
  *     was withdrawn and its key freed) is sent again at once, until a receiver takes it.</li>
  * <li><b>Group commit.</b> Async sends to one channel from all fibrils of the node go as one
- *     NDJSON POST: the first goes at once; those that arrive while a POST is in flight go together
- *     in the next one, under a key of their own (so a retried batch is taken once, whole). A send
+ *     NDJSON POST: the first goes at once; those that arrive while POSTs are in flight (at most
+ *     {@value #IN_FLIGHT}) go together in the next one, under a key of their own (so a retried batch is taken once, whole). A send
  *     alone keeps its fibril's key. A batch the service refuses as a whole for what one message
  *     is (a wrong type, too large) is sent again one by one, so only that message's sender fails.</li>
  * </ul>
@@ -41,6 +41,8 @@ final class ChannelSender {
     static final int SYNC_WAIT = 30;
     static final int MAX_BATCH = 2000;
     static final long MAX_BATCH_BYTES = 4L * 1024 * 1024;
+    /** POSTs in flight per lane: two, so that one batch's request is on the wire while the other's is produced. */
+    static final int IN_FLIGHT = 2;
     private static final int MAX_FAILURES = 12;
     private static final long FIRST_PAUSE_MS = 100;
     private static final long MAX_PAUSE_MS = 5000;
@@ -96,7 +98,7 @@ final class ChannelSender {
         private final String channel;
         private final String cap;
         private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
-        private boolean inFlight;
+        private int inFlight;
 
         Lane(String channel, String cap) {
             this.channel = channel;
@@ -108,8 +110,8 @@ final class ChannelSender {
             boolean go;
             synchronized (this) {
                 waiting.add(p);
-                go = !inFlight;
-                inFlight = true;
+                go = inFlight < IN_FLIGHT;
+                if (go) inFlight++;
             }
             if (go) flush();
             return p.done();
@@ -126,7 +128,7 @@ final class ChannelSender {
                     batch.add(p);
                 }
                 if (batch.isEmpty()) {
-                    inFlight = false;
+                    inFlight--;
                     return;
                 }
             }
