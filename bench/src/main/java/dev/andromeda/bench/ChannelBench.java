@@ -134,7 +134,7 @@ public final class ChannelBench {
             out.put("nucleusToRawRatio", viaNucleus / raw);
             out.put("nucleusSenders", senders);
             out.put("nucleusNote", "sends group-committed per node and channel into NDJSON POSTs; one receiving fibril,"
-                    + " leased batches of " + 100 + " acknowledged as consumed; nuclei in the benchmark's JVM over HTTP");
+                    + " leased batches of up to 1000 acknowledged as consumed; nuclei in the benchmark's JVM over HTTP");
             out.put("roundTrips", roundTrips);
             out.put("rawRoundTripP50Ms", rawRt[0]);
             out.put("rawRoundTripP99Ms", rawRt[1]);
