@@ -118,7 +118,9 @@ class ChanSendRecvTest {
         assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
         assertThat(f.result().get(0).asLong()).isEqualTo(120L * 121 / 2);
         String ch = f.result().get(1).asString().substring(4);
-        // 120 consumed and acknowledged (the second poll acked 100, the end the remaining 20)
+        // 120 consumed and acknowledged (each poll acked what came before it, the end the rest)
         assertThat(node.mantle.acks.get(ch)).isEqualTo(120L);
+        // polls take 1, 2, 4… (1+2+4+…+64 = 127 covers 120: seven polls)
+        assertThat(node.mantle.receiveMaxes).containsExactly(1, 2, 4, 8, 16, 32, 64);
     }
 }

@@ -87,6 +87,8 @@ public final class FakeMantle implements Mantle {
     final AtomicInteger fullNextSends = new AtomicInteger();
     /** The next sync sends are withdrawn: 408, as when no receiver took them in time (the message is not enqueued). */
     final AtomicInteger withdrawNextSyncSends = new AtomicInteger();
+    /** The max of every receive, in order. */
+    final List<Integer> receiveMaxes = new CopyOnWriteArrayList<>();
     /** The sync wait each send asked for. */
     final List<Integer> syncWaits = new CopyOnWriteArrayList<>();
 
@@ -362,6 +364,7 @@ public final class FakeMantle implements Mantle {
             return CompletableFuture.failedFuture(e);
         }
         if (ackUpTo > 0) acks.merge(channel, ackUpTo, Math::max);
+        receiveMaxes.add(max);
         synchronized (c) {
             if (!c.values.isEmpty()) return CompletableFuture.completedFuture(c.take(max));
             if (c.closed || waitSeconds == 0) return CompletableFuture.completedFuture(new Received(List.of(), List.of(), c.closed));

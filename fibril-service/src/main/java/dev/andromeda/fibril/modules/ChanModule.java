@@ -134,6 +134,13 @@ final class ChanModule {
         long[] seqs = new long[0];
         String[] values = new String[0];
         int next;
+        /**
+         * How many the next poll may take: 1 at first, doubled by every poll up to {@link #BATCH}, so
+         * that a fibril that takes one message and stops (a worker among several on one endpoint)
+         * does not hold a thousand leased from the others, while a fibril reading a stream soon
+         * takes big batches.
+         */
+        int batch = 1;
 
         boolean buffered() { return next < seqs.length; }
 
@@ -184,6 +191,7 @@ final class ChanModule {
         Fibril f = Fibril.current(cx);
         Inbox in = inbox(f, p.channel(), p.cap());
         in.acked = Math.max(in.acked, p.ackedTo());
+        in.batch = Math.min(BATCH, Math.max(1, in.batch) * 2);
         in.fill(p.got().seqs(), p.got().values());
         if (!in.buffered()) return null; // closed and drained
         return f.nucleus().toJs(cx, scope, in.take());
@@ -200,17 +208,18 @@ final class ChanModule {
         Inbox in = inbox(f, channel, cap);
         long consumed = in.consumed;
         long ackUpTo = consumed > in.acked ? consumed : 0;
-        return pollAgain(mantle, channel, cap, ackUpTo, Math.max(in.acked, ackUpTo), consumed, () -> f.transfer() != null);
+        int max = Math.max(1, Math.min(BATCH, in.batch));
+        return pollAgain(mantle, channel, cap, max, ackUpTo, Math.max(in.acked, ackUpTo), consumed, () -> f.transfer() != null);
     }
 
-    private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, long ackUpTo, long acked, long consumed,
-                                                       BooleanSupplier stop) {
-        return mantle.receive(channel, cap, POLL_SECONDS, BATCH, LEASE_SECONDS, ackUpTo).thenCompose(r -> {
+    private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, int max, long ackUpTo, long acked,
+                                                       long consumed, BooleanSupplier stop) {
+        return mantle.receive(channel, cap, POLL_SECONDS, max, LEASE_SECONDS, ackUpTo).thenCompose(r -> {
             boolean fresh = r.seqs().stream().anyMatch(s -> s > consumed);
             if (fresh || r.closed()) return CompletableFuture.completedFuture((Object) new Polled(channel, cap, r, acked));
             if (stop.getAsBoolean()) return CompletableFuture.completedFuture(Suspension.AGAIN);
             // acknowledged with the first poll; the next ones only wait
-            return pollAgain(mantle, channel, cap, 0, acked, consumed, stop);
+            return pollAgain(mantle, channel, cap, max, 0, acked, consumed, stop);
         });
     }
 
