@@ -123,7 +123,7 @@ public class ChannelController implements ChannelsApi {
         Long upTo = longParam(request, "upTo");
         if (upTo != null) {
             if (!ack.manual()) throw M31Problem.badRequest("upTo", "upTo acknowledges leased messages: it goes with ack=manual");
-            channels.ack(id, cap(request), upTo);
+            channels.ackConsumed(id, cap(request), upTo);
         }
         return ResponseEntity.ok(channels.receive(id, cap(request), wait == null ? 0 : wait, max == null ? 100 : max, ack));
     }

@@ -273,6 +273,10 @@ class ChannelFeaturesTest extends ChannelTestBase {
         assertThat(ints(list(next.json().get("messages")))).containsExactly(5);
         assertThat(http.get(path).json().get("received").asLong()).isEqualTo(4);
         assertProblem(http.get(path + "/messages?upTo=1"), 400, "upTo");
+        // past what was handed out (as after a restart of the service): what was handed out is acknowledged, no 409
+        var beyond = http.get(path + "/messages?wait=0&ack=manual&upTo=" + (again.get(1).get("seq").asLong() + 1000));
+        assertThat(beyond.status()).isEqualTo(200);
+        assertThat(http.get(path).json().get("received").asLong()).isEqualTo(5);
     }
 
     @Test

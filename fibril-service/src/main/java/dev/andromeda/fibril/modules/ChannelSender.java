@@ -74,7 +74,16 @@ final class ChannelSender {
     CompletableFuture<JsonNode> send(String channel, String cap, JsonNode value, String key, BooleanSupplier abandoned) {
         return mode(channel, cap).thenCompose(isSync -> isSync
                 ? robust(() -> mantle.send(channel, cap, value, key, SYNC_WAIT), abandoned, true)
-                : lanes.computeIfAbsent(channel + "|" + (cap == null ? "" : cap), k -> new Lane(channel, cap)).submit(value, key));
+                : submit(channel, cap, value, key));
+    }
+
+    private CompletableFuture<JsonNode> submit(String channel, String cap, JsonNode value, String key) {
+        String k = channel + "|" + (cap == null ? "" : cap);
+        while (true) {
+            CompletableFuture<JsonNode> done = lanes.computeIfAbsent(k, x -> new Lane(k, channel, cap)).submit(value, key);
+            if (done != null) return done;
+            // that lane had just gone idle and retired: the next one takes it
+        }
     }
 
     private CompletableFuture<Boolean> mode(String channel, String cap) {
@@ -95,20 +104,26 @@ final class ChannelSender {
 
     /** The sends of this node to one channel (through one cap): at most one POST in flight. */
     private final class Lane {
+        private final String laneKey;
         private final String channel;
         private final String cap;
         private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
         private int inFlight;
+        /** Idle and out of the map (a node sends to many channels over its life): a sender must take a new lane. */
+        private boolean retired;
 
-        Lane(String channel, String cap) {
+        Lane(String laneKey, String channel, String cap) {
+            this.laneKey = laneKey;
             this.channel = channel;
             this.cap = cap;
         }
 
+        /** Null when this lane retired meanwhile. */
         CompletableFuture<JsonNode> submit(JsonNode value, String key) {
             Pending p = new Pending(value, key, value.toString().length(), new CompletableFuture<>());
             boolean go;
             synchronized (this) {
+                if (retired) return null;
                 waiting.add(p);
                 go = inFlight < IN_FLIGHT;
                 if (go) inFlight++;
@@ -128,7 +143,10 @@ final class ChannelSender {
                     batch.add(p);
                 }
                 if (batch.isEmpty()) {
-                    inFlight--;
+                    if (--inFlight == 0) {
+                        retired = true;
+                        lanes.remove(laneKey, this);
+                    }
                     return;
                 }
             }
