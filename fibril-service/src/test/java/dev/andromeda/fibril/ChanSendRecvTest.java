@@ -110,6 +110,37 @@ class ChanSendRecvTest {
     }
 
     @Test
+    void aBatchRefusedForOneMessageFailsOnlyThatSender() {
+        node.mantle.wrongType = v -> v.isString() && v.asString().startsWith("bad");
+        String ch = node.mantle.openChannel(TestNode.F.objectNode().put("capabilities", true)).join().id();
+        String[] caps = node.mantle.caps(ch);
+        String script = "var a = require('sys').args, out = a[0], r = [];"
+                + " for (var i = 0; i < 10; i++) { try { out.send(a[1] + i); r.push('ok'); } catch (e) { r.push(String(e.message)); } } r";
+        List<Fibril> fs = new ArrayList<>();
+        for (int s = 0; s < 20; s++) {
+            fs.add(node.nucleus.spawn(new dev.andromeda.fibril.nucleus.SpawnSpec(dev.andromeda.fibril.nucleus.Program.Kind.SCRIPT,
+                    script, null, TestNode.F.arrayNode().add(TestNode.F.objectNode().put("$ch", "/ch/" + ch).put("end", "send").put("cap", caps[0]))
+                            .add(s == 7 ? "bad" : "good" + s + ":"), TestNode.F.objectNode(), null, null, null)));
+        }
+        for (int s = 0; s < 20; s++) {
+            Fibril f = TestNode.await(fs.get(s), TestNode.seconds(60));
+            assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+            if (s == 7) assertThat(f.result().valueStream().map(JsonNode::asString).toList()).allSatisfy(m -> assertThat(m).contains("type"));
+            else assertThat(f.result().valueStream().map(JsonNode::asString).toList()).containsOnly("ok");
+        }
+        List<JsonNode> got = new ArrayList<>();
+        for (var r = node.mantle.receive(ch, caps[1], 0, 10_000, 0, 0).join(); !r.values().isEmpty();
+             r = node.mantle.receive(ch, caps[1], 0, 10_000, 0, 0).join()) {
+            got.addAll(r.values());
+        }
+        // every good message arrived once, none of the bad ones, though batches holding one were refused whole
+        assertThat(node.mantle.refusedBatches.get()).isPositive();
+        assertThat(got).hasSize(19 * 10);
+        assertThat(got.stream().map(JsonNode::asString).distinct().count()).isEqualTo(190);
+        assertThat(got).noneMatch(v -> v.asString().startsWith("bad"));
+    }
+
+    @Test
     void receivingTakesBatchesAndAcknowledgesOnlyWhatWasConsumed() throws Exception {
         Fibril f = node.run("var chan = require('chan'), sys = require('sys'); var p = chan.open('Int');"
                 + " for (var i = 1; i <= 250; i++) p[0].send(i);"

@@ -87,6 +87,9 @@ public final class FakeMantle implements Mantle {
     final AtomicInteger fullNextSends = new AtomicInteger();
     /** The next sync sends are withdrawn: 408, as when no receiver took them in time (the message is not enqueued). */
     final AtomicInteger withdrawNextSyncSends = new AtomicInteger();
+    /** Values the fake channel service refuses as of the wrong type (422): a batch holding one is refused whole. */
+    volatile java.util.function.Predicate<JsonNode> wrongType = v -> false;
+    final AtomicInteger refusedBatches = new AtomicInteger();
     /** The max of every receive, in order. */
     final List<Integer> receiveMaxes = new CopyOnWriteArrayList<>();
     /** The sync wait each send asked for. */
@@ -308,6 +311,7 @@ public final class FakeMantle implements Mantle {
             c.check(cap, c.sendCap, "send");
             sendKeys.add(String.valueOf(key));
             syncWaits.add(syncWait);
+            if (wrongType.test(value)) throw problem(422, "not of the channel's type");
             if (fullNextSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw full();
             if (c.sync && withdrawNextSyncSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(408, "not taken; withdrawn");
             onSend.accept(value);
@@ -324,6 +328,10 @@ public final class FakeMantle implements Mantle {
             if (c == null) throw problem(404, "no channel " + channel);
             c.check(cap, c.sendCap, "send");
             sendKeys.add(String.valueOf(key));
+            if (values.stream().anyMatch(wrongType)) {
+                refusedBatches.incrementAndGet();
+                throw problem(422, "[i] is not of the channel's type");
+            }
             if (fullNextSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw full();
             values.forEach(onSend);
             batches.add(values.size());
