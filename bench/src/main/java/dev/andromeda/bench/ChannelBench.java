@@ -2,6 +2,19 @@ package dev.andromeda.bench;
 
 import dev.andromeda.channel.ChannelServiceApplication;
 import dev.andromeda.common.boot.M31Service;
+import dev.andromeda.common.config.M31Properties;
+import dev.andromeda.common.http.ServiceClient;
+import dev.andromeda.fibril.effects.EffectCombiner;
+import dev.andromeda.fibril.mantle.HttpMantle;
+import dev.andromeda.fibril.mantle.Mantle;
+import dev.andromeda.fibril.nucleus.Fibril;
+import dev.andromeda.fibril.nucleus.FibrilSettings;
+import dev.andromeda.fibril.nucleus.Nucleus;
+import dev.andromeda.fibril.nucleus.Program;
+import dev.andromeda.fibril.nucleus.SpawnSpec;
+import java.lang.reflect.Proxy;
+import java.util.concurrent.TimeUnit;
+import tools.jackson.databind.node.ArrayNode;
 import dev.andromeda.engines.EmbeddedKafkaEngine;
 import dev.andromeda.engines.EmbeddedPostgresEngine;
 import java.net.URI;
@@ -35,16 +48,22 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Channels beside raw Kafka on the same broker, same run: {@code bench/run channel [N]}.
+ * Channels beside raw Kafka on the same broker, same run: {@code bench/run channel [N] [ROUND_TRIPS] [SENDERS]}.
  * <ul>
  *   <li>async throughput of ~100-byte messages: HTTP NDJSON batches (1,000 a request, two senders) sent and
- *       long-poll received (auto-ack) beside a kafka-clients producer → consumer (acks=all,
- *       idempotent, linger 5 ms), N messages each, from the first send to the last receive;</li>
- *   <li>sync round trip over HTTP (a send answered once a waiting receiver took it), p50/p99,
+ *       long-poll received (auto-ack); and the nucleus path — SENDERS fibrils doing {@code send} on one
+ *       channel (group-committed into NDJSON POSTs by their node) and one fibril doing {@code recv}
+ *       (leased batches, acknowledged as consumed) — each beside a kafka-clients producer → consumer
+ *       (acks=all, idempotent, linger 5 ms), N messages each, from the first send to the last receive;</li>
+ *   <li>sync round trip, p50/p99: over HTTP (a send answered once a waiting receiver took it), and
+ *       between fibrils on one node and on two nodes (a sync {@code send} that resumes its fibril once the
+ *       receiving fibril took the message; timed in the script with Date.now(), so to the millisecond),
  *       beside a raw single-record produce → consume round trip (linger 0).</li>
  * </ul>
- * The channel service runs alone on embedded PostgreSQL and Kafka (the nucleus path needs the
- * nucleus to batch; see the report). Prints a table and writes bench/results/channel.json.
+ * The channel service runs on embedded PostgreSQL and Kafka; the two nodes are nuclei in this JVM
+ * that reach it over HTTP as a node does (naming, store and scheduler are not needed for this and
+ * are left out: checkpoints off, fibrils spawned on the nuclei directly). Prints a table and writes
+ * bench/results/channel.json.
  */
 public final class ChannelBench {
 
@@ -54,6 +73,7 @@ public final class ChannelBench {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 200_000;
         int roundTrips = args.length > 1 ? Integer.parseInt(args[1]) : 500;
+        int senders = args.length > 2 ? Integer.parseInt(args[2]) : 500;
         EmbeddedPostgresEngine pg = EmbeddedPostgresEngine.startEphemeral();
         EmbeddedKafkaEngine kafka = EmbeddedKafkaEngine.startEphemeral();
         ConfigurableApplicationContext app = null;
@@ -67,26 +87,40 @@ public final class ChannelBench {
                     "--spring.cloud.gateway.server.webflux.enabled=false"};
             app = M31Service.builder(ChannelServiceApplication.class, ChannelServiceApplication.NAME, WebApplicationType.SERVLET, Map.of()).run(a);
             String base = "http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port");
+            CHANNEL_URL.set(base);
             byte[] payload = payload();
 
             // warm both paths up, then measure
             rawThroughput(kafka.bootstrapServers(), "bench.warm", 20_000, payload);
             httpThroughput(base, 20_000, payload);
+            Nodes nodes = new Nodes(base);
+            nucleusThroughput(nodes.b0, 20_000, senders, payload);
             double raw = rawThroughput(kafka.bootstrapServers(), "bench.raw", n, payload);
             double viaHttp = httpThroughput(base, n, payload);
+            double viaNucleus = nucleusThroughput(nodes.b0, n, senders, payload);
+            double raw2 = rawThroughput(kafka.bootstrapServers(), "bench.raw2", n, payload);
             double[] rawRt = rawRoundTrip(kafka.bootstrapServers(), roundTrips, payload);
             double[] syncRt = syncRoundTrip(base, roundTrips, payload);
+            nucleusSyncRoundTrip(nodes.b0, nodes.b0, 50, payload);
+            double[] oneNode = nucleusSyncRoundTrip(nodes.b0, nodes.b0, roundTrips, payload);
+            double[] twoNodes = nucleusSyncRoundTrip(nodes.b0, nodes.b1, roundTrips, payload);
+            nodes.close();
+            // the baseline twice, before and after: the machine is shared, so the mean is what the ratios use
+            raw = (raw + raw2) / 2;
 
             System.out.println();
             System.out.printf("%-52s %14s%n", "channels, " + n + " messages of " + payload.length + " bytes", "msg/s");
             System.out.printf("%-52s %14.0f%n", "raw kafka-clients producer -> consumer (baseline)", raw);
             System.out.printf("%-52s %14.0f%n", "HTTP NDJSON batches of 1000, 2 senders -> long-poll", viaHttp);
             System.out.printf("%-52s %14.2f   (target >= 0.5)%n", "  ratio to raw Kafka", viaHttp / raw);
-            System.out.printf("%-52s %14s%n", "nucleus (fibril chan) path", "not measured");
+            System.out.printf("%-52s %14.0f%n", "nucleus: " + senders + " fibrils send -> 1 fibril recv", viaNucleus);
+            System.out.printf("%-52s %14.2f   (target >= 0.8)%n", "  ratio to raw Kafka", viaNucleus / raw);
             System.out.println();
             System.out.printf("%-52s %9s %9s%n", "round trip, " + roundTrips + " messages", "p50 ms", "p99 ms");
             System.out.printf("%-52s %9.2f %9.2f%n", "raw single record produce -> consume (baseline)", rawRt[0], rawRt[1]);
             System.out.printf("%-52s %9.2f %9.2f%n", "sync send over HTTP, answered when taken", syncRt[0], syncRt[1]);
+            System.out.printf("%-52s %9.2f %9.2f%n", "sync send fibril -> fibril, one node (ms clock)", oneNode[0], oneNode[1]);
+            System.out.printf("%-52s %9.2f %9.2f%n", "sync send fibril -> fibril, two nodes (ms clock)", twoNodes[0], twoNodes[1]);
 
             out.put("benchmark", "channel");
             out.put("when", Instant.now().toString());
@@ -95,13 +129,24 @@ public final class ChannelBench {
             out.put("rawKafkaMsgPerSec", raw);
             out.put("httpBatchMsgPerSec", viaHttp);
             out.put("httpToRawRatio", viaHttp / raw);
-            out.put("nucleusMsgPerSec", null);
-            out.put("nucleusNote", "not measured: the nucleus sends one message per HTTP request and does not batch yet");
+            out.put("rawKafkaRuns", "mean of a run before and a run after the channel paths");
+            out.put("nucleusMsgPerSec", viaNucleus);
+            out.put("nucleusToRawRatio", viaNucleus / raw);
+            out.put("nucleusSenders", senders);
+            out.put("nucleusNote", "sends group-committed per node and channel into NDJSON POSTs; one receiving fibril,"
+                    + " leased batches of up to 1000 acknowledged as consumed; nuclei in the benchmark's JVM over HTTP");
             out.put("roundTrips", roundTrips);
             out.put("rawRoundTripP50Ms", rawRt[0]);
             out.put("rawRoundTripP99Ms", rawRt[1]);
             out.put("syncHttpRoundTripP50Ms", syncRt[0]);
             out.put("syncHttpRoundTripP99Ms", syncRt[1]);
+            out.put("syncFibrilOneNodeP50Ms", oneNode[0]);
+            out.put("syncFibrilOneNodeP99Ms", oneNode[1]);
+            out.put("syncFibrilTwoNodesP50Ms", twoNodes[0]);
+            out.put("syncFibrilTwoNodesP99Ms", twoNodes[1]);
+            out.put("syncFibrilNote", "timed inside the sender fibril with Date.now() (1 ms resolution); one node: both"
+                    + " fibrils on B0 (through channel-service: there is no in-memory path); two nodes: B0 -> B1");
+            out.put("machine", "2 cores shared with other work: figures are noisy");
             Path results = Path.of("bench/results");
             Files.createDirectories(results);
             Files.writeString(results.resolve("channel.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
@@ -238,6 +283,112 @@ public final class ChannelBench {
         receiver.join();
         return percentiles(ms);
     }
+
+    /** Two nuclei (B0, B1) reaching the channel service over HTTP, as nodes do; nothing else of the mantle. */
+    static final class Nodes implements AutoCloseable {
+        final Nucleus b0;
+        final Nucleus b1;
+        private final List<AutoCloseable> closing = new ArrayList<>();
+
+        Nodes(String channelUrl) {
+            b0 = node("B0", channelUrl);
+            b1 = node("B1", channelUrl);
+        }
+
+        private Nucleus node(String name, String channelUrl) {
+            M31Properties props = new M31Properties();
+            props.setNode(name);
+            props.setSelfUrl("http://127.0.0.1:9");
+            // only channels are used: the other services point nowhere
+            props.setServices(Map.of("channel", channelUrl, "store", "http://127.0.0.1:9", "naming", "http://127.0.0.1:9",
+                    "scheduler", "http://127.0.0.1:9"));
+            Mantle http = new HttpMantle(new ServiceClient(JSON), props);
+            Mantle mantle = (Mantle) Proxy.newProxyInstance(Mantle.class.getClassLoader(), new Class<?>[] {Mantle.class}, (p, m, a) -> {
+                if (m.getName().equals("bind") || m.getName().equals("heartbeat")) return CompletableFuture.completedFuture(null);
+                try {
+                    return m.invoke(http, a);
+                } catch (java.lang.reflect.InvocationTargetException e) {
+                    throw e.getCause();
+                }
+            });
+            FibrilSettings settings = new FibrilSettings();
+            settings.setCheckpoints(false);
+            EffectCombiner combiner = new EffectCombiner(mantle, name, settings.getFlushInterval(), settings.getFlushMaxEntries());
+            Nucleus nucleus = new Nucleus(name, settings, mantle, combiner);
+            closing.add(nucleus);
+            closing.add(combiner);
+            return nucleus;
+        }
+
+        @Override
+        public void close() throws Exception {
+            for (AutoCloseable c : closing) c.close();
+        }
+    }
+
+    static Fibril spawn(Nucleus n, String script, ArrayNode args) {
+        return n.spawn(new SpawnSpec(Program.Kind.SCRIPT, script, null, args, JSON.createObjectNode(), null, null, null));
+    }
+
+    /** A channel opened as a fibril opens one (with capabilities): [send endpoint, recv endpoint] as JSON. */
+    static JsonNode[] openFor(String channelUrl, String spec) {
+        JsonNode ch = JSON.readTree(post(channelUrl + "/ch", spec, "application/json").body());
+        String uri = ch.get("uri").asString();
+        return new JsonNode[] {
+                JSON.createObjectNode().put("$ch", uri).put("end", "send").put("cap", ch.get("send").get("cap").asString()),
+                JSON.createObjectNode().put("$ch", uri).put("end", "recv").put("cap", ch.get("recv").get("cap").asString())};
+    }
+
+    /** {@code senders} fibrils send n messages (n / senders each) on one channel; one fibril receives them all. */
+    static double nucleusThroughput(Nucleus node, int n, int senders, byte[] payload) throws Exception {
+        String channelUrl = CHANNEL_URL.get();
+        JsonNode[] ends = openFor(channelUrl, "{\"type\":\"Obj\",\"capabilities\":true}");
+        JsonNode message = JSON.readTree(payload);
+        String receiver = "var r = require('sys').args[0], n = require('sys').args[1], got = 0;"
+                + " while (got < n) { r.recv(); got++; } got";
+        String sender = "var a = require('sys').args, out = a[0], m = a[1], k = a[2];"
+                + " for (var i = 0; i < k; i++) out.send(m); k";
+        long t0 = System.nanoTime();
+        Fibril rx = spawn(node, receiver, JSON.createArrayNode().add(ends[1]).add(n));
+        List<Fibril> tx = new ArrayList<>();
+        int each = n / senders, rest = n % senders;
+        for (int i = 0; i < senders; i++) tx.add(spawn(node, sender, JSON.createArrayNode().add(ends[0]).add(message).add(each + (i < rest ? 1 : 0))));
+        java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        CompletableFuture.allOf(tx.stream().map(Fibril::end).toArray(CompletableFuture[]::new)).thenRun(() -> sent.set(System.nanoTime()));
+        Fibril done = rx.end().get(10, TimeUnit.MINUTES);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        if (System.getenv("M31_BENCH_DEBUG") != null) {
+            System.out.printf("  nucleus: senders done after %.2f s, receiver after %.2f s%n", (sent.get() - t0) / 1e9, secs);
+        }
+        if (done.state() != Fibril.State.DONE || done.result().asLong() != n) {
+            throw new IllegalStateException("receiver: " + done.state() + " " + done.error() + " " + done.result());
+        }
+        for (Fibril f : tx) {
+            Fibril s = f.end().get(1, TimeUnit.MINUTES);
+            if (s.state() != Fibril.State.DONE) throw new IllegalStateException("sender: " + s.error());
+        }
+        return n / secs;
+    }
+
+    /** A sync send from a fibril on {@code from} to a fibril receiving on {@code to}, {@code n} times; each timed in the sender. */
+    static double[] nucleusSyncRoundTrip(Nucleus from, Nucleus to, int n, byte[] payload) throws Exception {
+        JsonNode[] ends = openFor(CHANNEL_URL.get(), "{\"type\":\"Obj\",\"mode\":\"sync\",\"capabilities\":true}");
+        JsonNode message = JSON.readTree(payload);
+        Fibril rx = spawn(to, "var r = require('sys').args[0], n = require('sys').args[1]; for (var i = 0; i < n; i++) r.recv(); n",
+                JSON.createArrayNode().add(ends[1]).add(n));
+        Fibril tx = spawn(from, "var a = require('sys').args, out = a[0], m = a[1], ms = [];"
+                + " for (var i = 0; i < a[2]; i++) { var t0 = Date.now(); out.send(m); ms.push(Date.now() - t0); } ms",
+                JSON.createArrayNode().add(ends[0]).add(message).add(n));
+        Fibril sent = tx.end().get(10, TimeUnit.MINUTES);
+        if (sent.state() != Fibril.State.DONE) throw new IllegalStateException("sync sender: " + sent.error());
+        Fibril got = rx.end().get(1, TimeUnit.MINUTES);
+        if (got.state() != Fibril.State.DONE) throw new IllegalStateException("sync receiver: " + got.error());
+        double[] ms = new double[n];
+        for (int i = 0; i < n; i++) ms[i] = sent.result().get(i).asDouble();
+        return percentiles(ms);
+    }
+
+    static final java.util.concurrent.atomic.AtomicReference<String> CHANNEL_URL = new java.util.concurrent.atomic.AtomicReference<>();
 
     static double[] percentiles(double[] ms) {
         double[] s = ms.clone();

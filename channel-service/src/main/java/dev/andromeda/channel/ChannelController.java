@@ -118,8 +118,14 @@ public class ChannelController implements ChannelsApi {
     @Override
     public ResponseEntity<MessageBatch> receiveMessages(String id, Integer wait, Integer max) {
         Ids.require(id, Ids.CHANNEL, "id");
-        return ResponseEntity.ok(channels.receive(id, cap(request), wait == null ? 0 : wait, max == null ? 100 : max,
-                ack(request, "auto", ChannelService.DEFAULT_LEASE)));
+        ChannelService.Ack ack = ack(request, "auto", ChannelService.DEFAULT_LEASE);
+        // a manual receiver acknowledges what it consumed and asks for more in one request
+        Long upTo = longParam(request, "upTo");
+        if (upTo != null) {
+            if (!ack.manual()) throw M31Problem.badRequest("upTo", "upTo acknowledges leased messages: it goes with ack=manual");
+            channels.ackConsumed(id, cap(request), upTo);
+        }
+        return ResponseEntity.ok(channels.receive(id, cap(request), wait == null ? 0 : wait, max == null ? 100 : max, ack));
     }
 
     /**
@@ -195,7 +201,8 @@ public class ChannelController implements ChannelsApi {
     public ResponseEntity<AckResult> ackMessages(String id, AckRequest body) {
         Ids.require(id, Ids.CHANNEL, "id");
         if (body.getUpTo() == null) throw M31Problem.badRequest("upTo", "upTo is the seq to acknowledge up to");
-        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo())));
+        boolean release = "true".equals(request.getParameter("release"));
+        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo(), release)));
     }
 
     @Override
@@ -225,6 +232,16 @@ public class ChannelController implements ChannelsApi {
         if (v == null) return null;
         try {
             return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw M31Problem.badRequest(name, name + " is a whole number");
+        }
+    }
+
+    private static Long longParam(HttpServletRequest req, String name) {
+        String v = req.getParameter(name);
+        if (v == null) return null;
+        try {
+            return Long.parseLong(v);
         } catch (NumberFormatException e) {
             throw M31Problem.badRequest(name, name + " is a whole number");
         }

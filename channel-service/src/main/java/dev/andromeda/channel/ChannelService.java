@@ -391,13 +391,38 @@ public class ChannelService {
 
     /** Acknowledges up to {@code upTo} on the presented endpoint's cursor; answers the cursor. */
     public long ack(String id, String cap, long upTo) {
+        return ack(id, cap, upTo, false);
+    }
+
+    /**
+     * As above; with {@code release}, what stays leased beyond {@code upTo} is given back at once
+     * (a receiver that stops before consuming all it took), and an upTo past what was handed out
+     * acknowledges only what was.
+     */
+    public long ack(String id, String cap, long upTo, boolean release) {
         ChannelStore.Row ch = row(id);
         String grp = groupOf(ch, cap);
-        return ack(ch, grp, upTo, false);
+        return ack(ch, grp, upTo, release);
+    }
+
+    /**
+     * A receiver's "I consumed up to here" that comes with its next receive: up to what was
+     * handed out, never a 409 — after a restart of this service what it consumed comes again
+     * anyway, and the receiver drops what it already has by seq.
+     */
+    public long ackConsumed(String id, String cap, long upTo) {
+        ChannelStore.Row ch = row(id);
+        String grp = groupOf(ch, cap);
+        return ack(ch, grp, upTo, false, true);
     }
 
     /** Acknowledges up to {@code upTo}; with {@code release}, what stays leased beyond it is given back. */
     long ack(ChannelStore.Row ch, String grp, long upTo, boolean release) {
+        return ack(ch, grp, upTo, release, release);
+    }
+
+    /** As above; {@code clamp}: an upTo beyond what was handed out acknowledges what was, instead of a 409. */
+    long ack(ChannelStore.Row ch, String grp, long upTo, boolean release, boolean clamp) {
         ChannelQueue q = queue(ch.id());
         q.lock.lock();
         try {
@@ -407,7 +432,7 @@ public class ChannelService {
             // what was handed out once may be acknowledged late (after its lease ended, or after a stream broke)
             long handed = Math.max(g.handed, g.everHanded);
             if (upTo > handed) {
-                if (!release) throw M31Problem.conflict("seq " + upTo + " was not handed out on this cursor (it stands at " + handed + ")");
+                if (!clamp) throw M31Problem.conflict("seq " + upTo + " was not handed out on this cursor (it stands at " + handed + ")");
                 upTo = handed;
             }
             if (upTo > g.acked) {

@@ -255,6 +255,31 @@ class ChannelFeaturesTest extends ChannelTestBase {
     }
 
     @Test
+    void anAckWithReleaseGivesBackWhatStaysLeasedAtOnce() {
+        String path = create("{\"type\":\"Int\"}").get("uri").asString();
+        for (int i = 1; i <= 5; i++) send(path, Integer.toString(i));
+        List<JsonNode> taken = new java.util.ArrayList<>();
+        for (int tries = 0; taken.size() < 5 && tries < 20; tries++) {
+            taken.addAll(list(http.get(path + "/messages?wait=5&max=5&ack=manual&lease=600").json().get("messages")));
+        }
+        assertThat(ints(taken)).containsExactly(1, 2, 3, 4, 5);
+        // the receiver consumed two and stops: 3, 4, 5 go to the next receiver now, not in ten minutes
+        long two = taken.get(1).get("seq").asLong();
+        assertThat(http.post(path + "/ack?release=true", "{\"upTo\":" + two + "}").json().get("acked").asLong()).isEqualTo(two);
+        List<JsonNode> again = list(http.get(path + "/messages?wait=1&max=2&ack=manual&lease=600").json().get("messages"));
+        assertThat(ints(again)).containsExactly(3, 4);
+        // a receive that acknowledges what came before (upTo) and takes what follows, in one request
+        var next = http.get(path + "/messages?wait=1&max=10&ack=manual&upTo=" + again.get(1).get("seq").asLong());
+        assertThat(ints(list(next.json().get("messages")))).containsExactly(5);
+        assertThat(http.get(path).json().get("received").asLong()).isEqualTo(4);
+        assertProblem(http.get(path + "/messages?upTo=1"), 400, "upTo");
+        // past what was handed out (as after a restart of the service): what was handed out is acknowledged, no 409
+        var beyond = http.get(path + "/messages?wait=0&ack=manual&upTo=" + (again.get(1).get("seq").asLong() + 1000));
+        assertThat(beyond.status()).isEqualTo(200);
+        assertThat(http.get(path).json().get("received").asLong()).isEqualTo(5);
+    }
+
+    @Test
     void anNdjsonStreamResumesAfterTheLastAcknowledgedSeq() throws Exception {
         String path = create("{\"type\":\"Int\"}").get("uri").asString();
         for (int i = 1; i <= 5; i++) send(path, Integer.toString(i));

@@ -37,13 +37,63 @@ public final class FakeMantle implements Mantle {
 
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
-    /** A channel: FIFO values, waiting receivers, seen idempotency keys. */
+    /**
+     * A channel: FIFO values with their seqs, waiting receivers, seen idempotency keys, and the
+     * capabilities of its two ends when it was opened with "capabilities": true.
+     */
     private static final class Chan {
         final ArrayDeque<JsonNode> values = new ArrayDeque<>();
+        final ArrayDeque<Long> seqs = new ArrayDeque<>();
         final ArrayDeque<CompletableFuture<Received>> waiters = new ArrayDeque<>();
         final Set<String> keys = ConcurrentHashMap.newKeySet();
+        final String sendCap;
+        final String recvCap;
+        final boolean sync;
+        long next;
+        long acked;
         boolean closed;
+
+        Chan(boolean capabilities, boolean sync) {
+            this.sync = sync;
+            sendCap = capabilities ? "s0." + java.util.UUID.randomUUID() : null;
+            recvCap = capabilities ? "r0." + java.util.UUID.randomUUID() : null;
+        }
+
+        void check(String cap, String want, String end) {
+            if (want != null && !want.equals(cap)) {
+                throw new ServiceClient.RemoteProblem(403, cap == null ? "the channel needs a " + end + " capability" : "not a " + end + " capability of the channel", "cap", "fake");
+            }
+        }
+
+        Received take(int max) {
+            List<JsonNode> out = new ArrayList<>();
+            List<Long> s = new ArrayList<>();
+            while (!values.isEmpty() && out.size() < max) {
+                out.add(values.poll());
+                s.add(seqs.poll());
+            }
+            return new Received(out, s, false);
+        }
     }
+
+    /** Every ack the nucleus made: channel → the last upTo (what it acknowledged as consumed). */
+    final Map<String, Long> acks = new ConcurrentHashMap<>();
+    /** NDJSON batches sent (their sizes), to see group commit at work. */
+    final List<Integer> batches = new CopyOnWriteArrayList<>();
+    /** The idempotency key of every send attempt, retries included. */
+    final List<String> sendKeys = new CopyOnWriteArrayList<>();
+    /** The next sends fail: with 503 (the answer lost after the message was taken), or 429 (full, Retry-After 1). */
+    final AtomicInteger failNextSendsAfterTaking = new AtomicInteger();
+    final AtomicInteger fullNextSends = new AtomicInteger();
+    /** The next sync sends are withdrawn: 408, as when no receiver took them in time (the message is not enqueued). */
+    final AtomicInteger withdrawNextSyncSends = new AtomicInteger();
+    /** Values the fake channel service refuses as of the wrong type (422): a batch holding one is refused whole. */
+    volatile java.util.function.Predicate<JsonNode> wrongType = v -> false;
+    final AtomicInteger refusedBatches = new AtomicInteger();
+    /** The max of every receive, in order. */
+    final List<Integer> receiveMaxes = new CopyOnWriteArrayList<>();
+    /** The sync wait each send asked for. */
+    final List<Integer> syncWaits = new CopyOnWriteArrayList<>();
 
     final Map<String, String> code = new ConcurrentHashMap<>();
     final Map<String, SpaceInfo> spaces = new ConcurrentHashMap<>();
@@ -229,52 +279,108 @@ public final class FakeMantle implements Mantle {
     }
 
     @Override
-    public CompletableFuture<String> openChannel(JsonNode spec) {
+    public CompletableFuture<Opened> openChannel(JsonNode spec) {
         return async(() -> {
             String id = Ids.newId(Ids.CHANNEL);
-            channels.put(id, new Chan());
-            return id;
+            Chan c = new Chan(spec.path("capabilities").asBoolean(false), "sync".equals(spec.path("mode").asString()));
+            channels.put(id, c);
+            return new Opened(id, c.sendCap, c.recvCap);
         });
     }
 
+    /** The capabilities of a channel's ends: [send, recv]. */
+    String[] caps(String channel) {
+        Chan c = channels.get(channel);
+        return new String[] {c.sendCap, c.recvCap};
+    }
+
     @Override
-    public CompletableFuture<JsonNode> send(String channel, JsonNode value, String key) {
+    public CompletableFuture<JsonNode> describeChannel(String channel, String cap) {
         return async(() -> {
             Chan c = channels.get(channel);
             if (c == null) throw problem(404, "no channel " + channel);
-            onSend.accept(value);
-            CompletableFuture<Received> waiter = null;
-            synchronized (c) {
-                if (c.closed) throw problem(410, "channel closed");
-                if (key != null && !c.keys.add(key)) return F.objectNode().put("duplicate", true);
-                c.values.add(value);
-                if (!c.waiters.isEmpty()) {
-                    waiter = c.waiters.poll();
-                    JsonNode v = c.values.poll();
-                    CompletableFuture<Received> w = waiter;
-                    net.execute(() -> w.complete(new Received(List.of(v), false)));
-                }
-            }
-            return F.objectNode().put("duplicate", false);
+            return F.objectNode().put("id", channel).put("mode", c.sync ? "sync" : "async");
         });
     }
 
     @Override
-    public CompletableFuture<Received> receive(String channel, int waitSeconds, int max) {
+    public CompletableFuture<JsonNode> send(String channel, String cap, JsonNode value, String key, int syncWait) {
+        return async(() -> {
+            Chan c = channels.get(channel);
+            if (c == null) throw problem(404, "no channel " + channel);
+            c.check(cap, c.sendCap, "send");
+            sendKeys.add(String.valueOf(key));
+            syncWaits.add(syncWait);
+            if (wrongType.test(value)) throw problem(422, "not of the channel's type");
+            if (fullNextSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw full();
+            if (c.sync && withdrawNextSyncSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(408, "not taken; withdrawn");
+            onSend.accept(value);
+            JsonNode answer = enqueue(c, List.of(value), key);
+            if (failNextSendsAfterTaking.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(503, "the answer was lost");
+            return answer;
+        });
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> sendBatch(String channel, String cap, List<JsonNode> values, String key) {
+        return async(() -> {
+            Chan c = channels.get(channel);
+            if (c == null) throw problem(404, "no channel " + channel);
+            c.check(cap, c.sendCap, "send");
+            sendKeys.add(String.valueOf(key));
+            if (values.stream().anyMatch(wrongType)) {
+                refusedBatches.incrementAndGet();
+                throw problem(422, "[i] is not of the channel's type");
+            }
+            if (fullNextSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw full();
+            values.forEach(onSend);
+            batches.add(values.size());
+            JsonNode answer = enqueue(c, values, key);
+            if (failNextSendsAfterTaking.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(503, "the answer was lost");
+            return answer;
+        });
+    }
+
+    private static ServiceClient.RemoteProblem full() {
+        return new ServiceClient.RemoteProblem(429, "channel full", null, "fake", 1);
+    }
+
+    private JsonNode enqueue(Chan c, List<JsonNode> vs, String key) {
+        synchronized (c) {
+            if (c.closed) throw problem(410, "channel closed");
+            if (key != null && !c.keys.add(key)) return F.objectNode().put("duplicate", true);
+            for (JsonNode v : vs) {
+                c.values.add(v);
+                c.seqs.add(++c.next);
+            }
+            if (!c.waiters.isEmpty()) {
+                CompletableFuture<Received> w = c.waiters.poll();
+                Received r = c.take(Integer.MAX_VALUE);
+                net.execute(() -> w.complete(r));
+            }
+            return F.objectNode().put("duplicate", false).put("seq", c.next - vs.size() + 1).put("last", c.next);
+        }
+    }
+
+    @Override
+    public CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo) {
         Chan c = channels.get(channel);
         if (c == null) return CompletableFuture.failedFuture(problem(404, "no channel " + channel));
+        try {
+            c.check(cap, c.recvCap, "recv");
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (ackUpTo > 0) acks.merge(channel, ackUpTo, Math::max);
+        receiveMaxes.add(max);
         synchronized (c) {
-            if (!c.values.isEmpty()) {
-                List<JsonNode> out = new ArrayList<>();
-                while (!c.values.isEmpty() && out.size() < max) out.add(c.values.poll());
-                return CompletableFuture.completedFuture(new Received(out, false));
-            }
-            if (c.closed || waitSeconds == 0) return CompletableFuture.completedFuture(new Received(List.of(), c.closed));
+            if (!c.values.isEmpty()) return CompletableFuture.completedFuture(c.take(max));
+            if (c.closed || waitSeconds == 0) return CompletableFuture.completedFuture(new Received(List.of(), List.of(), c.closed));
             CompletableFuture<Received> w = new CompletableFuture<>();
             c.waiters.add(w);
             timer.schedule(() -> {
                 synchronized (c) {
-                    if (c.waiters.remove(w)) w.complete(new Received(List.of(), c.closed));
+                    if (c.waiters.remove(w)) w.complete(new Received(List.of(), List.of(), c.closed));
                 }
             }, waitSeconds, TimeUnit.SECONDS);
             return w;
@@ -282,13 +388,25 @@ public final class FakeMantle implements Mantle {
     }
 
     @Override
-    public CompletableFuture<Void> closeChannel(String channel) {
+    public CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release) {
         return async(() -> {
             Chan c = channels.get(channel);
             if (c == null) throw problem(404, "no channel " + channel);
+            c.check(cap, c.recvCap, "recv");
+            acks.merge(channel, upTo, Math::max);
+            return acks.get(channel);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> closeChannel(String channel, String cap) {
+        return async(() -> {
+            Chan c = channels.get(channel);
+            if (c == null) throw problem(404, "no channel " + channel);
+            c.check(cap, c.sendCap, "send");
             synchronized (c) {
                 c.closed = true;
-                for (CompletableFuture<Received> w : c.waiters) w.complete(new Received(List.of(), true));
+                for (CompletableFuture<Received> w : c.waiters) w.complete(new Received(List.of(), List.of(), true));
                 c.waiters.clear();
             }
             return null;

@@ -21,7 +21,7 @@ import tools.jackson.databind.node.JsonNodeFactory;
 /** The mantle client speaks the other services' wire contracts: paths, headers, bodies. */
 class HttpMantleTest {
 
-    record Seen(String method, String uri, String idempotencyKey, String contentType, String body) {}
+    record Seen(String method, String uri, String idempotencyKey, String contentType, String body, String cap) {}
 
     HttpServer server;
     HttpMantle mantle;
@@ -34,16 +34,18 @@ class HttpMantleTest {
             String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             String uri = ex.getRequestURI().toString();
             seen.add(new Seen(ex.getRequestMethod(), uri, ex.getRequestHeaders().getFirst("Idempotency-Key"),
-                    ex.getRequestHeaders().getFirst("Content-Type"), body));
+                    ex.getRequestHeaders().getFirst("Content-Type"), body, ex.getRequestHeaders().getFirst("X-M31-Cap")));
             int status = 200;
             String answer = "{}";
             if (uri.startsWith("/ch/gone")) { status = 410; answer = "{\"detail\":\"closed\"}"; }
+            else if (uri.startsWith("/ch/full")) { status = 429; answer = "{\"detail\":\"full\"}"; ex.getResponseHeaders().add("Retry-After", "2"); }
             else if (uri.startsWith("/fs/words/missing")) { status = 404; answer = "{\"status\":404,\"detail\":\"no object\"}"; }
             else if (uri.startsWith("/fs/words/")) answer = "{\"key\":\"pi\",\"attrs\":{\"freq\":3}}";
             else if (uri.startsWith("/fs?key=")) answer = "{\"spaces\":[{\"name\":\"words\",\"key\":\"word\",\"attrs\":{\"freq\":\"Int\"}}]}";
             else if (uri.equals("/code")) { status = 201; answer = "{\"fingerprint\":\"ab\",\"uri\":\"/code/ab\",\"bytes\":3}"; }
-            else if (uri.equals("/ch")) { status = 201; answer = "{\"id\":\"ch-1\",\"uri\":\"/ch/ch-1\"}"; }
-            else if (uri.endsWith("/messages") && ex.getRequestMethod().equals("POST")) { status = 202; answer = "{\"seq\":1,\"duplicate\":false}"; }
+            else if (uri.equals("/ch")) { status = 201; answer = "{\"id\":\"ch-1\",\"uri\":\"/ch/ch-1\",\"send\":{\"cap\":\"s0.x\"},\"recv\":{\"cap\":\"r0.y\"}}"; }
+            else if (uri.contains("/ack")) answer = "{\"acked\":7}";
+            else if (uri.contains("/messages") && ex.getRequestMethod().equals("POST")) { status = 202; answer = "{\"seq\":1,\"duplicate\":false}"; }
             else if (uri.contains("/messages?")) answer = "{\"messages\":[{\"seq\":1,\"value\":\"hi\"}],\"closed\":false}";
             byte[] out = answer.getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().add("Content-Type", status >= 400 ? "application/problem+json" : "application/json");
@@ -81,18 +83,40 @@ class HttpMantleTest {
 
     @Test
     void channelCalls() {
-        assertThat(mantle.openChannel(JsonNodeFactory.instance.objectNode().put("type", "Any")).join()).isEqualTo("ch-1");
-        mantle.send("ch-1", JsonNodeFactory.instance.stringNode("hello"), "fb-x:7").join();
+        var opened = mantle.openChannel(JsonNodeFactory.instance.objectNode().put("type", "Any")).join();
+        assertThat(opened.id()).isEqualTo("ch-1");
+        assertThat(opened.sendCap()).isEqualTo("s0.x");
+        assertThat(opened.recvCap()).isEqualTo("r0.y");
+        mantle.send("ch-1", "s0.x", JsonNodeFactory.instance.stringNode("hello"), "fb-x:7", 0).join();
         Seen send = seen.get(seen.size() - 1);
         assertThat(send.uri()).isEqualTo("/ch/ch-1/messages");
         assertThat(send.idempotencyKey()).isEqualTo("fb-x:7");
+        assertThat(send.cap()).isEqualTo("s0.x");
         assertThat(send.body()).isEqualTo("\"hello\"");  // a JSON string, not text/plain
-        var r = mantle.receive("ch-1", 30, 1).join();
+        mantle.send("ch-1", "s0.x", JsonNodeFactory.instance.numberNode(5), "fb-x:8", 20).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=20");
+        mantle.sendBatch("ch-1", "s0.x", List.of(JsonNodeFactory.instance.numberNode(1), JsonNodeFactory.instance.stringNode("two")), "b-1").join();
+        Seen batch = seen.get(seen.size() - 1);
+        assertThat(batch.contentType()).isEqualTo("application/x-ndjson");
+        assertThat(batch.body()).isEqualTo("1\n\"two\"\n");
+        assertThat(batch.idempotencyKey()).isEqualTo("b-1");
+        var r = mantle.receive("ch-1", "r0.y", 30, 1, 0, 0).join();
         assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=30&max=1");
+        assertThat(seen.get(seen.size() - 1).cap()).isEqualTo("r0.y");
         assertThat(r.values()).hasSize(1);
         assertThat(r.values().get(0).asString()).isEqualTo("hi");
-        assertThatThrownBy(() -> mantle.send("gone", JsonNodeFactory.instance.numberNode(1), null).join())
+        assertThat(r.seqs()).containsExactly(1L);
+        mantle.receive("ch-1", "r0.y", 30, 100, 60, 41).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=30&max=100&ack=manual&lease=60&upTo=41");
+        mantle.ack("ch-1", "r0.y", 7, true).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/ack?release=true");
+        assertThat(seen.get(seen.size() - 1).body()).isEqualTo("{\"upTo\":7}");
+        assertThatThrownBy(() -> mantle.send("gone", null, JsonNodeFactory.instance.numberNode(1), null, 0).join())
                 .hasCauseInstanceOf(ServiceClient.RemoteProblem.class).hasMessageContaining("closed");
+        // a 429 carries the Retry-After the channel asked for
+        assertThatThrownBy(() -> mantle.send("full", null, JsonNodeFactory.instance.numberNode(1), null, 0).join())
+                .hasCauseInstanceOf(ServiceClient.RemoteProblem.class)
+                .satisfies(e -> assertThat(((ServiceClient.RemoteProblem) e.getCause()).retryAfterSeconds()).isEqualTo(2));
     }
 
     @Test

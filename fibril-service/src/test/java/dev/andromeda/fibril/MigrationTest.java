@@ -46,7 +46,8 @@ class MigrationTest {
         mantle.spawner = req -> {
             Fibril f = a.spawn(new SpawnSpec(Program.Kind.FUNCTION, null, req.get("fingerprint").asString(),
                     (ArrayNode) req.get("args"), (ObjectNode) req.get("env"), req.get("parent").asString(),
-                    req.get("toChild").asString(), req.get("fromChild").asString()));
+                    req.get("toChild").asString(), req.get("fromChild").asString(),
+                    req.path("toChildCap").asString(null), req.path("fromChildCap").asString(null)));
             return F.objectNode().put("id", f.id());
         };
     }
@@ -129,7 +130,7 @@ class MigrationTest {
 
     @Test
     void aFibrilMovesItselfInTheMiddleOfARegexLoopAndKeepsItsSequence() throws Exception {
-        String ch = mantle.openChannel(F.objectNode()).get();
+        String ch = mantle.openChannel(F.objectNode()).get().id();
         Fibril f = spawn(a, """
                 var sys = require('sys'), out = sys.args[0];
                 var re = /(\\w+)/g, s = 'alpha beta gamma delta', m, words = [], n = 0, before = sys.self().node;
@@ -142,30 +143,51 @@ class MigrationTest {
         assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
         assertThat(there.result().toString()).isEqualTo("[\"A\",\"B\",\"alpha beta gamma delta\",0]");
         // the sequence travelled: the send after the move is the fibril's second effect, not a second first
-        assertThat(mantle.receive(ch, 0, 10).get().values().stream().map(JsonNode::asString).toList()).containsExactly("one", "two");
+        assertThat(mantle.receive(ch, null, 0, 10, 0, 0).get().values().stream().map(JsonNode::asString).toList()).containsExactly("one", "two");
         assertThat(there.seq()).isEqualTo(2);
     }
 
     @Test
+    void aChildThatMovesKeepsItsFamilyCapabilitiesAndReportsFromTheOtherNode() throws Exception {
+        Fibril f = spawn(a, """
+                var sys = require('sys');
+                function child() {
+                  var sys = require('sys');
+                  sys.migrate('B');
+                  var m = sys.parent.recv.recv();
+                  sys.parent.send.send('heard ' + m + ' on ' + sys.self().node);
+                  return sys.self().node;
+                }
+                var p = sys.spawn(child, []);
+                p[0].send('ping');
+                [p[1].recv(), p[1].recv().ok]
+                """);
+        Fibril done = await(f);
+        assertThat(done.state()).as(done.error()).isEqualTo(Fibril.State.DONE);
+        // the caps of the child's ends travelled in the signed header: it could receive, send and report
+        assertThat(done.result().toString()).isEqualTo("[\"heard ping on B\",\"B\"]");
+    }
+
+    @Test
     void aFibrilWaitingInRecvMovesWithoutLosingOrDuplicatingAMessage() throws Exception {
-        String ch = mantle.openChannel(F.objectNode()).get();
+        String ch = mantle.openChannel(F.objectNode()).get().id();
         Fibril f = spawn(a, """
                 var r = require('sys').args[0], got = [];
                 for (var i = 0; i < 3; i++) got.push(r.recv());
                 [got, require('sys').self().node]
                 """, F.objectNode().put("$ch", "/ch/" + ch).put("end", "recv"));
-        mantle.send(ch, F.numberNode(1), "k1").get();
+        mantle.send(ch, null, F.numberNode(1), "k1", 0).get();
         while (f.state() != Fibril.State.PARKED) Thread.onSpinWait();
         Thread.sleep(50);
         CompletableFuture<JsonNode> moving = a.migrate(f.id(), "B");
         // the poll in flight is not cut: the message it takes travels with the fibril
-        mantle.send(ch, F.numberNode(2), "k2").get();
+        mantle.send(ch, null, F.numberNode(2), "k2", 0).get();
         assertThat(await(moving).path("node").asString()).isEqualTo("B");
-        mantle.send(ch, F.numberNode(3), "k3").get();
+        mantle.send(ch, null, F.numberNode(3), "k3", 0).get();
         Fibril there = await(on(b, f.id()));
         assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
         assertThat(there.result().toString()).isEqualTo("[[1,2,3],\"B\"]");
-        assertThat(mantle.receive(ch, 0, 10).get().values()).isEmpty();
+        assertThat(mantle.receive(ch, null, 0, 10, 0, 0).get().values()).isEmpty();
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 
 /** Continuations, scheduling and the modules that need no network, on a fake mantle. */
 class NucleusTest {
@@ -139,6 +140,42 @@ class NucleusTest {
                 + "[b[1].recv(), b[1].recv(), b[1].recv(), got.ep.end, typeof got.ep.send, got.ep.$ch === b[0].$ch]");
         assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
         assertThat(f.result().toString()).isEqualTo("[1,2.5,\"three\",\"send\",\"function\",true]");
+    }
+
+    @Test
+    void endpointsCarryTheirCapabilitiesAndAnEndpointWithoutItIsRefused() {
+        Fibril f = node.run("var chan = require('chan'), sys = require('sys');\n"
+                + "var a = chan.open('Any'), b = chan.open('Any', {mode: 'async', capacity: 10});\n"
+                + "a[0].send({ep: b[0]});\n"
+                + "var got = a[1].recv();\n"
+                + "got.ep.send('via a travelled endpoint');\n"
+                + "var forged = JSON.parse(JSON.stringify(b[1])); delete forged.cap;\n"
+                + "a[0].send({ep: {'$ch': forged.$ch, end: 'recv'}});\n"
+                + "var bare = a[1].recv().ep, refused;\n"
+                + "try { bare.recv(); } catch (e) { refused = e.message; }\n"
+                + "function child(r) { return r.recv(); }\n"
+                + "var kid = sys.spawn(child, [b[1]]);\n"
+                + "[typeof b[0].cap, b[0].cap !== b[1].cap, got.ep.cap === b[0].cap, Object.keys(b[1]).join(','), refused, kid[1].recv().ok]");
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        JsonNode r = f.result();
+        assertThat(r.get(0).asString()).isEqualTo("string");
+        assertThat(r.get(1).asBoolean()).isTrue();
+        assertThat(r.get(2).asBoolean()).isTrue();
+        assertThat(r.get(3).asString()).isEqualTo("$ch,end,cap");
+        assertThat(r.get(4).asString()).contains("recv").contains("capability");
+        // the child got the receive endpoint, cap and all, through its spawn arguments
+        assertThat(r.get(5).asString()).isEqualTo("via a travelled endpoint");
+    }
+
+    @Test
+    void theFamilyChannelsOfASpawnNeedTheirCapabilities() {
+        Fibril f = node.run("var sys = require('sys');\n"
+                + "function child() { var sys = require('sys'); return [typeof sys.parent.recv.cap, typeof sys.parent.send.cap, sys.parent.recv.recv()]; }\n"
+                + "var pair = sys.spawn(child, []);\n"
+                + "pair[0].send('hello');\n"
+                + "[pair[1].recv(), typeof pair[0].cap, typeof pair[1].cap]");
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result().toString()).isEqualTo("[{\"ok\":[\"string\",\"string\",\"hello\"]},\"string\",\"string\"]");
     }
 
     @Test

@@ -38,7 +38,7 @@ final class TestNode implements AutoCloseable {
                     req.hasNonNull("fingerprint") ? req.get("fingerprint").asString() : null,
                     req.has("args") ? (ArrayNode) req.get("args") : F.arrayNode(),
                     req.has("env") ? (ObjectNode) req.get("env") : F.objectNode(),
-                    text(req, "parent"), text(req, "toChild"), text(req, "fromChild")));
+                    text(req, "parent"), text(req, "toChild"), text(req, "fromChild"), text(req, "toChildCap"), text(req, "fromChildCap")));
             return F.objectNode().put("id", f.id()).put("node", "T0");
         };
     }

@@ -20,8 +20,10 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Channels through the gateway of a whole constellation: capabilities, NDJSON batches, streams,
- * sync sends, cloned endpoints — and a channel a fibril opened (cap-less, as the nucleus does it
- * today) read by a user.
+ * sync sends, cloned endpoints; and from fibrils through the real service: a channel a fibril
+ * opened (with capabilities) read by a user with its cap only, an endpoint without its cap
+ * refused, a full channel that parks its sender until there is room, sync rendezvous between
+ * fibrils on two nodes.
  */
 class ChannelsE2ETest {
 
@@ -83,7 +85,7 @@ class ChannelsE2ETest {
     }
 
     @Test
-    void aUserReadsAChannelAFibrilOpenedAndWroteTo() throws Exception {
+    void aUserReadsAChannelAFibrilOpenedAndWroteToWithItsCapabilityOnly() throws Exception {
         String script = "var chan = require('chan'); var p = chan.open('Int');"
                 + " for (var i = 1; i <= 5; i++) p[0].send(i); p[1];";
         HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script)), Map.of());
@@ -92,11 +94,79 @@ class ChannelsE2ETest {
         JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=60", null, Map.of()).body());
         assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
         String ch = f.get("result").get("$ch").asString();
+        String cap = f.get("result").get("cap").asString();
+        // the nucleus opens every channel with capabilities: without the recv cap, nothing
+        assertThat(call("GET", ch + "/messages?wait=0", null, Map.of()).statusCode()).isEqualTo(403);
         List<Integer> got = new ArrayList<>();
         for (int tries = 0; got.size() < 5 && tries < 10; tries++) {
-            json.readTree(call("GET", ch + "/messages?wait=5", null, Map.of()).body()).get("messages").forEach(m -> got.add(m.get("value").asInt()));
+            json.readTree(call("GET", ch + "/messages?wait=5", null, Map.of("X-M31-Cap", cap)).body()).get("messages").forEach(m -> got.add(m.get("value").asInt()));
         }
         assertThat(got).containsExactly(1, 2, 3, 4, 5);
+    }
+
+    @Test
+    void aFibrilHoldingAnEndpointWithoutItsCapabilityIsRefused() throws Exception {
+        JsonNode ch = json.readTree(call("POST", "/ch", "{\"type\":\"Int\",\"capabilities\":true}", Map.of()).body());
+        String uri = ch.get("uri").asString();
+        String recvCap = ch.get("recv").get("cap").asString();
+        call("POST", uri + "/messages", "7", Map.of("X-M31-Cap", ch.get("send").get("cap").asString()));
+        String script = "var a = require('sys').args, r = [];"
+                + " try { a[0].recv(); r.push('took it'); } catch (e) { r.push(String(e.message)); }"
+                + " r.push(a[1].recv()); r";
+        List<Object> args = List.of(Map.of("$ch", uri, "end", "recv"), Map.of("$ch", uri, "end", "recv", "cap", recvCap));
+        HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script, "args", args)), Map.of());
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=60", null, Map.of()).body());
+        assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
+        assertThat(f.get("result").get(0).asString()).contains("capability").doesNotContain("took it");
+        // the same endpoint with its cap, passed in the spawn arguments, arrives live and receives
+        assertThat(f.get("result").get(1).asInt()).isEqualTo(7);
+    }
+
+    @Test
+    void aFibrilSenderOfAFullChannelWaitsForRoomAndNothingIsLostOrDoubled() throws Exception {
+        // capacity 3, ten sends: the nucleus's batch is too big (400), then single sends meet 429s until a receiver drains
+        String script = """
+                var chan = require('chan'), sys = require('sys');
+                var p = chan.open('Int', {capacity: 3});
+                function sender(out) { var t0 = Date.now(); for (var i = 1; i <= 10; i++) out.send(i); return Date.now() - t0; }
+                var kid = sys.spawn(sender, [p[0]]);
+                sys.sleep(2500);
+                var got = []; for (var j = 0; j < 10; j++) got.push(p[1].recv());
+                [got, kid[1].recv().ok]
+                """;
+        JsonNode f = runFibril(script);
+        assertThat(f.get("result").get(0).toString()).isEqualTo("[1,2,3,4,5,6,7,8,9,10]");
+        assertThat(f.get("result").get(1).asLong()).as("the sender waited for room").isGreaterThanOrEqualTo(2000);
+    }
+
+    @Test
+    void aSyncSendBetweenFibrilsCompletesOnlyWhenTheReceiverTookIt() throws Exception {
+        String script = """
+                var chan = require('chan'), sys = require('sys');
+                var p = chan.open('Str', {mode: 'sync'});
+                function sender(out) { var t0 = Date.now(); out.send('hi'); var t1 = Date.now(); out.send('again'); return [t1 - t0, Date.now() - t1]; }
+                var kid = sys.spawn(sender, [p[0]], {node: 'E1'});
+                sys.sleep(1500);
+                var a = p[1].recv(); sys.sleep(500); var b = p[1].recv();
+                [a, b, kid[1].recv().ok]
+                """;
+        JsonNode f = runFibril(script);
+        JsonNode r = f.get("result");
+        assertThat(r.get(0).asString()).isEqualTo("hi");
+        assertThat(r.get(1).asString()).isEqualTo("again");
+        assertThat(r.get(2).get(0).asLong()).as("first rendezvous").isGreaterThanOrEqualTo(1200);
+        assertThat(r.get(2).get(1).asLong()).as("second rendezvous").isGreaterThanOrEqualTo(300);
+    }
+
+    static JsonNode runFibril(String script) throws Exception {
+        HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script, "node", "E0")), Map.of());
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        JsonNode f = json.readTree(call("GET", "/fibrils/" + id + "?wait=60", null, Map.of()).body());
+        assertThat(f.get("state").asString()).as(f.toString()).isEqualTo("done");
+        return f;
     }
 
     static HttpResponse<String> call(String method, String path, String body, Map<String, String> headers) throws Exception {

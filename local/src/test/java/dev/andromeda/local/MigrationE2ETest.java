@@ -111,6 +111,53 @@ class MigrationE2ETest {
     }
 
     @Test
+    void aReceiverMovedInTheMiddleOfAStreamOf200GetsEachMessageOnceInOrder() throws Exception {
+        JsonNode ch = body(call("POST", "/ch", "{\"type\":\"Int\",\"capabilities\":true}"), 201);
+        String uri = ch.path("uri").asString();
+        Map<String, String> send = Map.of("$ch", uri, "end", "send", "cap", ch.path("send").path("cap").asString());
+        Map<String, String> recv = Map.of("$ch", uri, "end", "recv", "cap", ch.path("recv").path("cap").asString());
+        // a slow receiver on E0: it holds taken-but-unconsumed messages in its inbox when it moves
+        String receiver = """
+                var sys = require('sys'), r = sys.args[0], got = [], where = {};
+                for (var i = 0; i < 200; i++) {
+                  got.push(r.recv());
+                  var n = sys.self().node; where[n] = (where[n] || 0) + 1;
+                  if (i % 10 === 0) sys.sleep(40);
+                }
+                [got, where]
+                """;
+        String rid = body(call("POST", "/fibrils", json.writeValueAsString(Map.of("source", receiver, "node", "E0", "args", List.of(recv)))), 201)
+                .path("id").asString();
+        String sender = "var s = require('sys').args[0]; for (var i = 1; i <= 200; i++) s.send(i); 'sent'";
+        String sid = body(call("POST", "/fibrils", json.writeValueAsString(Map.of("source", sender, "node", "E1", "args", List.of(send)))), 201)
+                .path("id").asString();
+        Thread.sleep(400);
+        JsonNode moved = body(call("PUT", "/fibrils/" + rid + "/node?wait=30", "{\"node\":\"E1\"}"), 200);
+        assertThat(moved.path("node").asString()).isEqualTo("E1");
+
+        JsonNode sent = body(call("GET", "/fibrils/" + sid + "?wait=60", null), 200);
+        assertThat(sent.path("state").asString()).as(sent.path("error").asString()).isEqualTo("done");
+        JsonNode done = body(call("GET", "/fibrils/" + rid + "?wait=60", null), 200);
+        assertThat(done.path("state").asString()).as(done.path("error").asString()).isEqualTo("done");
+        List<Integer> got = done.path("result").get(0).valueStream().map(JsonNode::asInt).toList();
+        assertThat(got).hasSize(200);
+        for (int i = 0; i < 200; i++) assertThat(got.get(i)).as("message %d", i).isEqualTo(i + 1);
+        JsonNode where = done.path("result").get(1);
+        assertThat(where.path("E0").asInt()).as(where.toString()).isPositive();
+        assertThat(where.path("E1").asInt()).as(where.toString()).isPositive();
+        // everything consumed was acknowledged: nothing is left to hand out again
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + uri + "/messages?wait=1"))
+                .header("Authorization", "Bearer " + constellation.token()).header("X-M31-Cap", recv.get("cap"));
+        JsonNode rest = json.readTree(http.send(b.build(), HttpResponse.BodyHandlers.ofString()).body());
+        assertThat(rest.path("messages")).isEmpty();
+        HttpRequest.Builder info = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + uri))
+                .header("Authorization", "Bearer " + constellation.token()).header("X-M31-Cap", recv.get("cap"));
+        JsonNode view = json.readTree(http.send(info.build(), HttpResponse.BodyHandlers.ofString()).body());
+        assertThat(view.path("sent").asLong()).isEqualTo(200);
+        assertThat(view.path("received").asLong()).isEqualTo(200);
+    }
+
+    @Test
     void anAnchoredFibrilRefusesToMoveAndAnUnknownNodeIsNotFound() throws Exception {
         String id = spawnOn("E0", WALKER, 30);
         body(call("PUT", "/fibrils/" + id + "/anchor", "{\"anchored\":true}"), 200);

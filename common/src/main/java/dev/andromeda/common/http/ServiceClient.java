@@ -113,6 +113,9 @@ public class ServiceClient {
         if (body == null) {
             publisher = HttpRequest.BodyPublishers.noBody();
             contentType = null;
+        } else if (body instanceof Raw raw) {
+            publisher = HttpRequest.BodyPublishers.ofByteArray(raw.bytes());
+            contentType = raw.contentType();
         } else if (body instanceof String s) {
             publisher = HttpRequest.BodyPublishers.ofString(s, StandardCharsets.UTF_8);
             contentType = "text/plain; charset=utf-8";
@@ -147,7 +150,9 @@ public class ServiceClient {
             } catch (RuntimeException notJson) {
                 // keep the generic detail: the body was not a problem document
             }
-            throw new RemoteProblem(status, detail, field, url);
+            RemoteProblem p = new RemoteProblem(status, detail, field, url);
+            resp.headers().firstValue("Retry-After").ifPresent(p::retryAfter);
+            throw p;
         }
         if (type == Void.class || resp.body().length == 0) return null;
         if (type == String.class) return (T) new String(resp.body(), StandardCharsets.UTF_8);
@@ -176,15 +181,35 @@ public class ServiceClient {
         }
     }
 
-    /** A problem answered by another service, carried on with its status. */
+    /** A body sent as it is, with its own content type (an NDJSON batch). */
+    public record Raw(byte[] bytes, String contentType) {}
+
+    /** A problem answered by another service, carried on with its status (and its Retry-After, when it said one). */
     public static class RemoteProblem extends M31Problem {
         private final String url;
+        private int retryAfterSeconds = -1;
 
         public RemoteProblem(int status, String detail, String field, String url) {
             super(status, status == 404 ? "not-found" : status == 410 ? "gone" : "upstream", detail, field);
             this.url = url;
         }
 
+        public RemoteProblem(int status, String detail, String field, String url, int retryAfterSeconds) {
+            this(status, detail, field, url);
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
         public String url() { return url; }
+
+        /** Seconds the callee asked to wait before retrying (Retry-After), or -1. */
+        public int retryAfterSeconds() { return retryAfterSeconds; }
+
+        void retryAfter(String header) {
+            try {
+                retryAfterSeconds = Math.max(0, Integer.parseInt(header.trim()));
+            } catch (NumberFormatException httpDate) {
+                retryAfterSeconds = 1; // a date: not worth parsing for a hint
+            }
+        }
     }
 }

@@ -50,7 +50,7 @@ public class FibrilsController implements FibrilsApi {
         SpawnSpec spec = new SpawnSpec(kind, req.getSource(), req.getFingerprint(),
                 args == null || args.isNull() ? json.createArrayNode() : (ArrayNode) args,
                 env == null || env.isNull() ? json.createObjectNode() : (ObjectNode) env,
-                req.getParent(), req.getToChild(), req.getFromChild());
+                req.getParent(), req.getToChild(), req.getFromChild(), req.getToChildCap(), req.getFromChildCap());
         var f = nucleus.spawn(spec, Boolean.TRUE.equals(req.getAnchor()));
         return ResponseEntity.created(URI.create("/fibrils/" + f.id())).body(FibrilViews.view(f, nucleus.node()));
     }

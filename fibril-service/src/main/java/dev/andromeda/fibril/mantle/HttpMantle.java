@@ -2,10 +2,12 @@ package dev.andromeda.fibril.mantle;
 
 import dev.andromeda.common.config.M31Properties;
 import dev.andromeda.common.http.ServiceClient;
+import java.io.ByteArrayOutputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -91,33 +93,73 @@ public final class HttpMantle implements Mantle {
     }
 
     @Override
-    public CompletableFuture<String> openChannel(JsonNode spec) {
+    public CompletableFuture<Opened> openChannel(JsonNode spec) {
         return client.sendAsync("POST", channel() + "/ch", spec, JsonNode.class, TIMEOUT)
-                .thenApply(n -> n.get("id").asString());
+                .thenApply(n -> new Opened(n.get("id").asString(), capOf(n.get("send")), capOf(n.get("recv"))));
+    }
+
+    private static String capOf(JsonNode endpoint) {
+        return endpoint != null && endpoint.hasNonNull("cap") ? endpoint.get("cap").asString() : null;
     }
 
     @Override
-    public CompletableFuture<JsonNode> send(String ch, JsonNode value, String idempotencyKey) {
-        String url = channel() + "/ch/" + seg(ch) + "/messages";
+    public CompletableFuture<JsonNode> describeChannel(String ch, String cap) {
+        return client.sendAsync("GET", channel() + "/ch/" + seg(ch), null, JsonNode.class, TIMEOUT, capHeader(cap));
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> send(String ch, String cap, JsonNode value, String idempotencyKey, int syncWait) {
+        String url = channel() + "/ch/" + seg(ch) + "/messages" + (syncWait > 0 ? "?wait=" + syncWait : "");
+        Map<String, String> headers = new HashMap<>(capHeader(cap));
+        if (idempotencyKey != null) headers.put("Idempotency-Key", idempotencyKey);
         // a JsonNode body, so that a bare string message is sent as JSON, not as text
-        return client.sendAsync("POST", url, value, JsonNode.class, TIMEOUT,
-                        idempotencyKey == null ? java.util.Map.of() : java.util.Map.of("Idempotency-Key", idempotencyKey))
+        return client.sendAsync("POST", url, value, JsonNode.class, syncWait > 0 ? Duration.ofSeconds(syncWait + 30L) : TIMEOUT, headers)
                 .thenApply(n -> n == null ? F.objectNode() : n);
     }
 
     @Override
-    public CompletableFuture<Received> receive(String ch, int waitSeconds, int max) {
-        String url = channel() + "/ch/" + seg(ch) + "/messages?wait=" + waitSeconds + "&max=" + max;
-        return client.sendAsync("GET", url, null, JsonNode.class, Duration.ofSeconds(waitSeconds + 30L)).thenApply(n -> {
+    public CompletableFuture<JsonNode> sendBatch(String ch, String cap, List<JsonNode> values, String idempotencyKey) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream(values.size() * 128);
+        for (JsonNode v : values) {
+            body.writeBytes(client.json().writeValueAsBytes(v));
+            body.write('\n');
+        }
+        Map<String, String> headers = new HashMap<>(capHeader(cap));
+        if (idempotencyKey != null) headers.put("Idempotency-Key", idempotencyKey);
+        return client.sendAsync("POST", channel() + "/ch/" + seg(ch) + "/messages",
+                        new ServiceClient.Raw(body.toByteArray(), "application/x-ndjson"), JsonNode.class, TIMEOUT, headers)
+                .thenApply(n -> n == null ? F.objectNode() : n);
+    }
+
+    @Override
+    public CompletableFuture<Received> receive(String ch, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo) {
+        String url = channel() + "/ch/" + seg(ch) + "/messages?wait=" + waitSeconds + "&max=" + max
+                + (leaseSeconds > 0 ? "&ack=manual&lease=" + leaseSeconds + (ackUpTo > 0 ? "&upTo=" + ackUpTo : "") : "");
+        return client.sendAsync("GET", url, null, JsonNode.class, Duration.ofSeconds(waitSeconds + 30L), capHeader(cap)).thenApply(n -> {
             List<JsonNode> values = new ArrayList<>();
-            for (JsonNode m : n.path("messages")) values.add(m.get("value"));
-            return new Received(values, n.path("closed").asBoolean(false));
+            List<Long> seqs = new ArrayList<>();
+            for (JsonNode m : n.path("messages")) {
+                values.add(m.get("value"));
+                seqs.add(m.path("seq").asLong());
+            }
+            return new Received(values, seqs, n.path("closed").asBoolean(false));
         });
     }
 
     @Override
-    public CompletableFuture<Void> closeChannel(String ch) {
-        return client.sendAsync("DELETE", channel() + "/ch/" + seg(ch), null, Void.class, TIMEOUT);
+    public CompletableFuture<Long> ack(String ch, String cap, long upTo, boolean release) {
+        String url = channel() + "/ch/" + seg(ch) + "/ack" + (release ? "?release=true" : "");
+        return client.sendAsync("POST", url, F.objectNode().put("upTo", upTo), JsonNode.class, TIMEOUT, capHeader(cap))
+                .thenApply(n -> n == null ? upTo : n.path("acked").asLong(upTo));
+    }
+
+    @Override
+    public CompletableFuture<Void> closeChannel(String ch, String cap) {
+        return client.sendAsync("DELETE", channel() + "/ch/" + seg(ch), null, Void.class, TIMEOUT, capHeader(cap));
+    }
+
+    private static Map<String, String> capHeader(String cap) {
+        return cap == null ? Map.of() : Map.of("X-M31-Cap", cap);
     }
 
     @Override

@@ -16,8 +16,11 @@ public interface Mantle {
     /** A space as the store lists it: its name and the name of its key attribute. */
     record SpaceInfo(String name, String key) {}
 
-    /** What one receive brought: the values, in order, and whether the channel is closed. */
-    record Received(List<JsonNode> values, boolean closed) {}
+    /** What one receive brought: the values and their seqs, in order, and whether the channel is closed. */
+    record Received(List<JsonNode> values, List<Long> seqs, boolean closed) {}
+
+    /** A channel just created: its id and its two endpoints' capabilities (null when it requires none). */
+    record Opened(String id, String sendCap, String recvCap) {}
 
     // store: content-addressed code
 
@@ -44,18 +47,35 @@ public interface Mantle {
     /** An idempotent batch {batchId, invocations}: resending the same batchId changes nothing. */
     CompletableFuture<JsonNode> invoke(String space, JsonNode batch);
 
-    // channels
+    // channels (cap: the endpoint's capability, sent as X-M31-Cap; null for a channel that requires none)
 
-    /** Creates a channel; completes with its id (ch-…). */
-    CompletableFuture<String> openChannel(JsonNode spec);
+    /** Creates a channel (spec: type, mode, capacity, capabilities). */
+    CompletableFuture<Opened> openChannel(JsonNode spec);
 
-    /** Enqueues a value; a retry with the same idempotency key is not delivered twice. */
-    CompletableFuture<JsonNode> send(String channel, JsonNode value, String idempotencyKey);
+    /** The channel as the service shows it (type, mode, capacity…). */
+    CompletableFuture<JsonNode> describeChannel(String channel, String cap);
 
-    /** Long-polls for up to {@code waitSeconds}; an empty, open result means "nothing yet". */
-    CompletableFuture<Received> receive(String channel, int waitSeconds, int max);
+    /**
+     * Enqueues a value; a retry with the same idempotency key is not delivered twice. On a sync
+     * channel {@code syncWait} > 0 is the rendezvous wait: the answer comes once a receiver took
+     * it, or a 408 once it was withdrawn.
+     */
+    CompletableFuture<JsonNode> send(String channel, String cap, JsonNode value, String idempotencyKey, int syncWait);
 
-    CompletableFuture<Void> closeChannel(String channel);
+    /** Enqueues values in order, all or none, as one NDJSON request with one idempotency key. */
+    CompletableFuture<JsonNode> sendBatch(String channel, String cap, List<JsonNode> values, String idempotencyKey);
+
+    /**
+     * Long-polls for up to {@code waitSeconds}; an empty, open result means "nothing yet".
+     * {@code leaseSeconds} 0: acknowledged as answered; else leased until {@link #ack}, and
+     * {@code ackUpTo} > 0 acknowledges up to that seq first, in the same request.
+     */
+    CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo);
+
+    /** Acknowledges up to {@code upTo}; {@code release} gives back what stays leased beyond it. Completes with the cursor. */
+    CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release);
+
+    CompletableFuture<Void> closeChannel(String channel, String cap);
 
     // naming and scheduler
 

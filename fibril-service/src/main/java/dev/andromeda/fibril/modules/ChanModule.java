@@ -4,38 +4,59 @@ import dev.andromeda.fibril.mantle.Mantle;
 import dev.andromeda.fibril.nucleus.Fibril;
 import dev.andromeda.fibril.nucleus.Nucleus;
 import dev.andromeda.fibril.nucleus.Suspension;
-import java.util.function.BooleanSupplier;
-import org.mozilla.javascript.ContinuationPending;
-import java.util.Optional;
+import java.io.Serial;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import org.mozilla.javascript.Context;
+import org.mozilla.javascript.ContinuationPending;
 import org.mozilla.javascript.ScriptRuntime;
 import org.mozilla.javascript.Scriptable;
 import org.mozilla.javascript.ScriptableObject;
 import org.mozilla.javascript.Undefined;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * {@code chan}: channels and their endpoints. {@code chan.open(type?)} gives [send, recv];
- * {@code send(v)} waits until the channel service has the message; {@code recv()} waits for the
- * next one (long polls of 30 s, again and again) and answers null once the channel is closed and
- * drained.
+ * {@code chan}: channels and their endpoints. {@code chan.open(type?, {mode, capacity}?)} gives
+ * [send, recv], with capabilities. {@code send(v)} waits until the message is durable (async; see
+ * {@link ChannelSender} for retries and group commit) or a receiver took it (sync).
+ *
+ * <p>{@code recv()} answers the next message, or null once the channel is closed and drained. It
+ * takes messages in leased batches ({@code ack=manual}) into the fibril's <em>inbox</em> (a
+ * per-fibril local, so it travels in a migration packet), answers them one at a time without
+ * waiting, and acknowledges what the fibril consumed only when it asks for more, or at its end.
+ * So an acknowledgement always follows the state that consumed the message: a fibril that moves
+ * takes its unconsumed messages and its unacknowledged seq along, and acknowledges from the new
+ * node. Seqs at or below the last consumed one are dropped, so a lease that ran out and handed the
+ * same messages out again cannot make them arrive twice.
  */
 final class ChanModule {
 
     static final int POLL_SECONDS = 30;
+    /** Messages one poll may take into an inbox. */
+    static final int BATCH = 1000;
+    /** How long taken messages stay leased to the fibril (a move must fit in it). */
+    static final int LEASE_SECONDS = 120;
+    private static final String INBOX = "chan.inbox:";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final Modules modules;
     private final ScriptableObject object;
     private final ScriptableObject endpointProto;
     private final Scriptable shared;
+    private final ChannelSender sender;
 
     ChanModule(Modules modules, Context cx, Scriptable shared) {
         this.modules = modules;
         this.shared = shared;
-        Mantle mantle = modules.nucleus().mantle();
+        Nucleus nucleus = modules.nucleus();
+        Mantle mantle = nucleus.mantle();
+        this.sender = new ChannelSender(mantle, nucleus::timers, nucleus.node());
 
         endpointProto = modules.module(cx);
         modules.suspending(cx, endpointProto, "send", 1, (f, c, thisObj, args) -> {
@@ -43,56 +64,198 @@ final class ChanModule {
             if (!ep.sends()) throw ScriptRuntime.typeError("this endpoint receives from /ch/" + ep.channel() + "; it cannot send");
             JsonNode value = modules.outgoing(Args.at(args, 0), "the message");
             String key = f.id() + ":" + f.nextSeq();
-            throw f.suspend(c, "send", () -> mantle.send(ep.channel(), value, key), (cx2, scope, v) -> Undefined.instance);
+            BooleanSupplier gone = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
+            throw f.suspend(c, "send", () -> sender.send(ep.channel(), ep.cap(), value, key, gone), (cx2, scope, v) -> Undefined.instance);
         });
         modules.suspending(cx, endpointProto, "recv", 0, (f, c, thisObj, args) -> {
             Endpoint ep = endpoint(thisObj, "recv");
             if (ep.sends()) throw ScriptRuntime.typeError("this endpoint sends on /ch/" + ep.channel() + "; it cannot receive");
-            throw recv(f, c, ep.channel());
+            Inbox in = inbox(f, ep.channel(), ep.cap());
+            // what an earlier poll took is answered at once, with no wait
+            if (in.buffered()) return modules.toJs(c, shared, in.take());
+            throw f.suspend(c, "recv", () -> poll(mantle, f, ep.channel(), ep.cap()), RECEIVED, new RecvAgain(ep.channel(), ep.cap()));
         });
         endpointProto.sealObject();
 
         object = modules.module(cx);
-        modules.suspending(cx, object, "open", 1, (f, c, thisObj, args) -> {
+        modules.suspending(cx, object, "open", 2, (f, c, thisObj, args) -> {
             ObjectNode spec = JsonNodeFactory.instance.objectNode();
             spec.set("type", Args.given(args, 0) ? modules.outgoing(args[0], "the channel type") : JsonNodeFactory.instance.stringNode("Any"));
             spec.put("mode", "async");
+            if (Args.given(args, 1)) options(Args.object(args, 1, "chan.open opts"), spec);
+            // a channel a fibril opens is used only through its endpoints' capabilities
+            spec.put("capabilities", true);
+            boolean isSync = spec.get("mode").asString().equals("sync");
             throw f.suspend(c, "chan.open", () -> mantle.openChannel(spec), (cx2, scope, v) -> {
-                String id = (String) v;
-                return cx2.newArray(scope, new Object[] {endpoint(id, "send"), endpoint(id, "recv")});
+                Mantle.Opened o = (Mantle.Opened) v;
+                sender.opened(o.id(), isSync);
+                return cx2.newArray(scope, new Object[] {endpoint(o.id(), "send", o.sendCap()), endpoint(o.id(), "recv", o.recvCap())});
             });
         });
         object.sealObject();
     }
 
-    ScriptableObject object() { return object; }
-    ScriptableObject endpointProto() { return endpointProto; }
-
-    private static final Suspension.ToJs RECEIVED = (cx, scope, v) -> {
-        Optional<?> got = (Optional<?>) v;
-        return got.isEmpty() ? null : Fibril.current(cx).nucleus().toJs(cx, scope, (JsonNode) got.get());
-    };
-
-    private ContinuationPending recv(Fibril f, Context c, String channel) {
-        Mantle mantle = modules.nucleus().mantle();
-        return f.suspend(c, "recv", () -> receive(mantle, channel, () -> f.transfer() != null), RECEIVED, new RecvAgain(channel));
+    /** opts of chan.open: mode ('sync' or 'async') and capacity (async back-pressure). */
+    private static void options(Scriptable opts, ObjectNode spec) {
+        Object mode = ScriptableObject.getProperty(opts, "mode");
+        if (mode instanceof CharSequence m) {
+            String v = m.toString();
+            if (!v.equals("sync") && !v.equals("async")) throw ScriptRuntime.typeError("chan.open: mode is 'sync' or 'async', not '" + v + "'");
+            spec.put("mode", v);
+        } else if (mode != Scriptable.NOT_FOUND && mode != null && !Undefined.isUndefined(mode)) {
+            throw ScriptRuntime.typeError("chan.open: mode is 'sync' or 'async'");
+        }
+        Object capacity = ScriptableObject.getProperty(opts, "capacity");
+        if (capacity instanceof Number n) {
+            double d = n.doubleValue();
+            if (d != Math.rint(d) || d < 1 || d > Integer.MAX_VALUE) throw ScriptRuntime.typeError("chan.open: capacity is a whole number of at least 1");
+            spec.put("capacity", (int) d);
+        } else if (capacity != Scriptable.NOT_FOUND && capacity != null && !Undefined.isUndefined(capacity)) {
+            throw ScriptRuntime.typeError("chan.open: capacity is a number");
+        }
     }
 
+    ScriptableObject object() { return object; }
+    ScriptableObject endpointProto() { return endpointProto; }
+    ChannelSender sender() { return sender; }
+
+    // --- receiving ----------------------------------------------------------------------------
+
     /**
-     * A receive, started again on the node a fibril moves to. It is never cut while a poll is in
-     * flight (the poll may be taking a message): the poll loop stops between two polls instead.
+     * What a fibril took from one receive endpoint and has not consumed yet, and how far it
+     * consumed and acknowledged. A per-fibril local: it travels with the fibril. A clone (another
+     * id) starts with an empty one that only remembers how far the original had consumed.
      */
-    record RecvAgain(String channel) implements Suspension.Restart {
+    static final class Inbox implements Serializable {
+        @Serial private static final long serialVersionUID = 1L;
+        String owner;
+        long consumed;
+        long acked;
+        long[] seqs = new long[0];
+        String[] values = new String[0];
+        int next;
+        /**
+         * How many the next poll may take: 1 at first, doubled by every poll up to {@link #BATCH}, so
+         * that a fibril that takes one message and stops (a worker among several on one endpoint)
+         * does not hold a thousand leased from the others, while a fibril reading a stream soon
+         * takes big batches.
+         */
+        int batch = 1;
+
+        boolean buffered() { return next < seqs.length; }
+
+        /** The next buffered message, now consumed. */
+        JsonNode take() {
+            consumed = seqs[next];
+            String v = values[next];
+            values[next++] = null;
+            return JSON.readTree(v);
+        }
+
+        /** A poll's messages, without any at or below what was consumed (a lease ran out and they came again). */
+        void fill(List<Long> s, List<JsonNode> v) {
+            List<Long> keep = new ArrayList<>();
+            List<String> vals = new ArrayList<>();
+            long floor = consumed;
+            for (int i = 0; i < s.size(); i++) {
+                if (s.get(i) <= floor) continue;
+                floor = s.get(i);
+                keep.add(s.get(i));
+                vals.add(v.get(i) == null ? "null" : v.get(i).toString());
+            }
+            seqs = keep.stream().mapToLong(Long::longValue).toArray();
+            values = vals.toArray(String[]::new);
+            next = 0;
+        }
+    }
+
+    static Inbox inbox(Fibril f, String channel, String cap) {
+        String key = INBOX + channel + "|" + (cap == null ? "" : cap);
+        Inbox in = (Inbox) f.locals().get(key);
+        if (in == null || !f.id().equals(in.owner)) {
+            Inbox fresh = new Inbox();
+            fresh.owner = f.id();
+            // a clone: the original's unconsumed messages stay the original's; what was consumed before the fork is
+            if (in != null) fresh.consumed = fresh.acked = in.consumed;
+            f.locals().put(key, fresh);
+            in = fresh;
+        }
+        return in;
+    }
+
+    /** What a poll brought, and how far it acknowledged before polling. */
+    private record Polled(String channel, String cap, Mantle.Received got, long ackedTo) {}
+
+    private static final Suspension.ToJs RECEIVED = (cx, scope, v) -> {
+        Polled p = (Polled) v;
+        Fibril f = Fibril.current(cx);
+        Inbox in = inbox(f, p.channel(), p.cap());
+        in.acked = Math.max(in.acked, p.ackedTo());
+        in.batch = Math.min(BATCH, Math.max(1, in.batch) * 2);
+        in.fill(p.got().seqs(), p.got().values());
+        if (!in.buffered()) return null; // closed and drained
+        return f.nucleus().toJs(cx, scope, in.take());
+    };
+
+    /**
+     * Acknowledges what the fibril consumed (it asks for more: the state that consumed it is the
+     * one that goes on) in the same request as the poll, and polls until a message comes or the
+     * channel is closed and drained. Between two polls, if the fibril is asked to move, it stops
+     * with {@link Suspension#AGAIN}: the receive starts again where the fibril goes; a poll in
+     * flight is never cut.
+     */
+    static CompletableFuture<Object> poll(Mantle mantle, Fibril f, String channel, String cap) {
+        Inbox in = inbox(f, channel, cap);
+        long consumed = in.consumed;
+        long ackUpTo = consumed > in.acked ? consumed : 0;
+        int max = Math.max(1, Math.min(BATCH, in.batch));
+        return pollAgain(mantle, channel, cap, max, ackUpTo, Math.max(in.acked, ackUpTo), consumed, () -> f.transfer() != null);
+    }
+
+    private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, int max, long ackUpTo, long acked,
+                                                       long consumed, BooleanSupplier stop) {
+        return mantle.receive(channel, cap, POLL_SECONDS, max, LEASE_SECONDS, ackUpTo).thenCompose(r -> {
+            boolean fresh = r.seqs().stream().anyMatch(s -> s > consumed);
+            if (fresh || r.closed()) return CompletableFuture.completedFuture((Object) new Polled(channel, cap, r, acked));
+            if (stop.getAsBoolean()) return CompletableFuture.completedFuture(Suspension.AGAIN);
+            // acknowledged with the first poll; the next ones only wait
+            return pollAgain(mantle, channel, cap, max, 0, acked, consumed, stop);
+        });
+    }
+
+    /** A receive, started again on the node a fibril moves to (its inbox came along in its locals). */
+    record RecvAgain(String channel, String cap) implements Suspension.Restart {
         @Override
         public Suspension start(Nucleus nucleus, Fibril f) {
-            return new Suspension("recv", receive(nucleus.mantle(), channel, () -> f.transfer() != null), RECEIVED, true, this);
+            return new Suspension("recv", poll(nucleus.mantle(), f, channel, cap), RECEIVED, true, this);
         }
 
         @Override public boolean cutAnyTime() { return false; }
     }
 
-    Endpoint endpoint(String channel, String end) {
-        Endpoint ep = new Endpoint(channel, end);
+    /**
+     * At a fibril's end: acknowledges what it consumed, and gives back at once what it took and
+     * did not consume (else the next receiver would wait for the lease to run out).
+     */
+    CompletableFuture<Void> settle(Fibril f) {
+        List<CompletableFuture<?>> acks = new ArrayList<>();
+        Mantle mantle = modules.nucleus().mantle();
+        for (var e : f.locals().entrySet()) {
+            if (!(e.getValue() instanceof Inbox in) || !e.getKey().startsWith(INBOX) || !f.id().equals(in.owner)) continue;
+            if (in.consumed <= in.acked && !in.buffered()) continue;
+            String[] chCap = e.getKey().substring(INBOX.length()).split("\\|", 2);
+            String cap = chCap[1].isEmpty() ? null : chCap[1];
+            boolean release = in.buffered();
+            long upTo = in.consumed;
+            acks.add(modules.nucleus().retry(() -> mantle.ack(chCap[0], cap, upTo, release), 5, 200));
+        }
+        return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new));
+    }
+
+    // --- endpoints --------------------------------------------------------------------------
+
+    Endpoint endpoint(String channel, String end, String cap) {
+        Endpoint ep = new Endpoint(channel, end, cap);
         ep.setPrototype(endpointProto);
         ep.setParentScope(shared);
         ep.sealObject();
@@ -102,19 +265,5 @@ final class ChanModule {
     private static Endpoint endpoint(Scriptable thisObj, String method) {
         if (thisObj instanceof Endpoint ep) return ep;
         throw ScriptRuntime.typeError(method + "() must be called on a channel endpoint");
-    }
-
-    /**
-     * Polls until a message comes or the channel is closed and empty (then: empty). Between two
-     * polls, if the fibril is asked to move, it stops with {@link Suspension#AGAIN}: the receive
-     * starts again where the fibril goes, and no message taken here is left behind.
-     */
-    static CompletableFuture<Object> receive(Mantle mantle, String channel, BooleanSupplier stop) {
-        return mantle.receive(channel, POLL_SECONDS, 1).thenCompose(r -> {
-            if (!r.values().isEmpty()) return CompletableFuture.completedFuture((Object) Optional.ofNullable(r.values().get(0)));
-            if (r.closed()) return CompletableFuture.completedFuture((Object) Optional.<JsonNode>empty());
-            if (stop.getAsBoolean()) return CompletableFuture.completedFuture(Suspension.AGAIN);
-            return receive(mantle, channel, stop);
-        });
     }
 }

@@ -113,7 +113,11 @@ public final class Modules {
         if (!uri.startsWith("/ch/") || !(e.equals("send") || e.equals("recv"))) return null;
         String id = uri.substring(4);
         if (!Ids.isValid(id, Ids.CHANNEL)) return null;
-        return chan.endpoint(id, e);
+        JsonNode cap = node.get("cap");
+        if (cap != null && !cap.isTextual()) return null;
+        // only the three members: anything else is a plain object that happens to have $ch
+        if (node.size() != (cap == null ? 2 : 3)) return null;
+        return chan.endpoint(id, e, cap == null ? null : cap.asString());
     }
 
     /** JS to JSON for something leaving the fibril (a message, args), within the size limit. */
@@ -131,7 +135,12 @@ public final class Modules {
         return json;
     }
 
-    Endpoint endpoint(String channel, String end) {
-        return chan.endpoint(channel, end);
+    /** At a fibril's end, before its parent hears of it: what it received is acknowledged (see ChanModule). */
+    public java.util.concurrent.CompletableFuture<Void> settle(Fibril f) {
+        return chan.settle(f);
+    }
+
+    Endpoint endpoint(String channel, String end, String cap) {
+        return chan.endpoint(channel, end, cap);
     }
 }

@@ -62,14 +62,17 @@ final class SysModule {
             String src = source;
             throw f.suspend(c, "sys.spawn", () -> nucleus.storeCode(src).thenCompose(fp -> {
                 req.put("fingerprint", fp);
-                JsonNode spec = JsonNodeFactory.instance.objectNode().put("type", "Any").put("mode", "async");
-                return mantle.openChannel(spec).thenCombine(mantle.openChannel(spec), (to, from) -> new String[] {to, from});
+                // the child gets only its own ends' capabilities: recv on toChild, send on fromChild
+                JsonNode spec = JsonNodeFactory.instance.objectNode().put("type", "Any").put("mode", "async").put("capabilities", true);
+                return mantle.openChannel(spec).thenCombine(mantle.openChannel(spec), (to, from) -> new Mantle.Opened[] {to, from});
             }).thenCompose(chs -> {
-                req.put("toChild", chs[0]).put("fromChild", chs[1]);
+                req.put("toChild", chs[0].id()).put("fromChild", chs[1].id())
+                        .put("toChildCap", chs[0].recvCap()).put("fromChildCap", chs[1].sendCap());
                 return mantle.spawn(req).thenApply(answer -> chs);
             }), (cx2, scope, v) -> {
-                String[] chs = (String[]) v;
-                return cx2.newArray(scope, new Object[] {modules.endpoint(chs[0], "send"), modules.endpoint(chs[1], "recv")});
+                Mantle.Opened[] chs = (Mantle.Opened[]) v;
+                return cx2.newArray(scope, new Object[] {modules.endpoint(chs[0].id(), "send", chs[0].sendCap()),
+                        modules.endpoint(chs[1].id(), "recv", chs[1].recvCap())});
             });
         });
 
@@ -150,8 +153,8 @@ final class SysModule {
         Object parent = null;
         if (f.fromChild() != null && f.toChild() != null) {
             Scriptable p = modules.newObject(cx);
-            p.put("send", p, modules.endpoint(f.fromChild(), "send"));
-            p.put("recv", p, modules.endpoint(f.toChild(), "recv"));
+            p.put("send", p, modules.endpoint(f.fromChild(), "send", f.fromChildCap()));
+            p.put("recv", p, modules.endpoint(f.toChild(), "recv", f.toChildCap()));
             ((ScriptableObject) p).sealObject();
             parent = p;
         }

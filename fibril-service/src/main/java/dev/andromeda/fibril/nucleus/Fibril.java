@@ -65,6 +65,8 @@ public final class Fibril implements SandboxContextFactory.Meter {
     private final String parent;
     private final String toChild;
     private final String fromChild;
+    private final String toChildCap;
+    private final String fromChildCap;
     private final Instant created;
     private final AtomicLong seq = new AtomicLong();
     private final CompletableFuture<Fibril> end = new CompletableFuture<>();
@@ -112,6 +114,8 @@ public final class Fibril implements SandboxContextFactory.Meter {
         this.parent = spec.parent();
         this.toChild = spec.toChild();
         this.fromChild = spec.fromChild();
+        this.toChildCap = spec.toChildCap();
+        this.fromChildCap = spec.fromChildCap();
         this.sliceNanos = sliceNanos;
         this.maxInstructions = maxInstructions;
     }
@@ -131,6 +135,10 @@ public final class Fibril implements SandboxContextFactory.Meter {
     public String parent() { return parent; }
     public String toChild() { return toChild; }
     public String fromChild() { return fromChild; }
+    /** The capability of this fibril's receive end of {@link #toChild} (null when the channel needs none). */
+    public String toChildCap() { return toChildCap; }
+    /** The capability of this fibril's send end of {@link #fromChild} (null when the channel needs none). */
+    public String fromChildCap() { return fromChildCap; }
     public Instant created() { return created; }
     public JsonNode result() { return result; }
     public String error() { return error; }

@@ -187,7 +187,8 @@ public final class Nucleus implements AutoCloseable {
         packet.put("kind", f.program().kind().name()).put("fingerprint", f.program().fingerprint());
         packet.set("args", f.args());
         packet.set("env", f.env());
-        packet.put("parent", f.parent()).put("toChild", f.toChild()).put("fromChild", f.fromChild()).put("anchored", f.anchored())
+        packet.put("parent", f.parent()).put("toChild", f.toChild()).put("fromChild", f.fromChild())
+                .put("toChildCap", f.toChildCap()).put("fromChildCap", f.fromChildCap()).put("anchored", f.anchored())
                 .put("created", f.created().toEpochMilli());
         // a script sent as source is stored under /code too, so the checkpoint names all it needs
         CompletableFuture<?> code = spec.source() != null ? storeCode(spec.source()) : CompletableFuture.completedFuture(null);
@@ -408,12 +409,15 @@ public final class Nucleus implements AutoCloseable {
         CompletableFuture<?> reported = combiner.awaitDurable(f.lastEffectGen()).exceptionally(e -> {
             log.error("fibril {}: its effects may not be durable: {}", f.id(), Fibril.describe(e));
             return null;
-        }).thenCompose(v -> {
+        }).thenCompose(v -> modules.settle(f).exceptionally(e -> {
+            log.warn("fibril {}: what it received could not be acknowledged: {}", f.id(), Fibril.describe(e));
+            return null;
+        })).thenCompose(v -> {
             if (f.fromChild() == null) return CompletableFuture.completedFuture(null);
             ObjectNode msg = F.objectNode();
             if (state == Fibril.State.DONE) msg.set("ok", result);
             else msg.put("err", error);
-            return retry(() -> mantle.send(f.fromChild(), msg, f.id() + ":end"), 10, 200);
+            return retry(() -> mantle.send(f.fromChild(), f.fromChildCap(), msg, f.id() + ":end", 0), 10, 200);
         });
         reported.whenComplete((v, e) -> {
             if (e != null) log.warn("fibril {}: could not tell its parent it ended: {}", f.id(), Fibril.describe(e));

@@ -257,6 +257,8 @@ final class Transfers {
         if (!clone) {
             h.put("toChild", f.toChild());
             h.put("fromChild", f.fromChild());
+            h.put("toChildCap", f.toChildCap());
+            h.put("fromChildCap", f.fromChildCap());
         }
         h.put("cloneOf", clone ? f.id() : f.cloneOf());
         h.put("created", clone ? System.currentTimeMillis() : f.created().toEpochMilli());
@@ -375,7 +377,7 @@ final class Transfers {
         SpawnSpec spec = new SpawnSpec(kind, null, fp,
                 h.get("args") instanceof ArrayNode a ? a : F.arrayNode(),
                 h.get("env") instanceof ObjectNode o ? o : F.objectNode(),
-                text(h, "parent"), text(h, "toChild"), text(h, "fromChild"));
+                text(h, "parent"), text(h, "toChild"), text(h, "fromChild"), text(h, "toChildCap"), text(h, "fromChildCap"));
         Fibril f = new Fibril(id, nucleus, program, spec, nucleus.settings().getTimeSlice().toNanos(),
                 nucleus.settings().getMaxInstructions(), Instant.ofEpochMilli(h.path("created").asLong(System.currentTimeMillis())),
                 text(h, "cloneOf"));

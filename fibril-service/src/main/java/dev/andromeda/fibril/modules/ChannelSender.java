@@ -1,0 +1,248 @@
+package dev.andromeda.fibril.modules;
+
+import dev.andromeda.common.http.ServiceClient;
+import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.fibril.mantle.Mantle;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * How the fibrils of one node send on channels. A fibril's send completes when its message is
+ * durable (or, on a sync channel, taken by a receiver); the fibril stays parked meanwhile and no
+ * thread waits for it.
+ * <ul>
+ * <li><b>Retries never double.</b> A send keeps its idempotency key through every retry: a 5xx,
+ *     an unreachable or slow service is retried with growing pauses; a 429 (a full channel) is
+ *     retried after the Retry-After it came with; a 408 of a sync send (no receiver took it, so it
+ *     was withdrawn and its key freed) is sent again at once, until a receiver takes it.</li>
+ * <li><b>Group commit.</b> Async sends to one channel from all fibrils of the node go as one
+ *     NDJSON POST: the first goes at once; those that arrive while POSTs are in flight (at most
+ *     {@value #IN_FLIGHT}) go together in the next one, under a key of their own (so a retried batch is taken once, whole). A send
+ *     alone keeps its fibril's key. A batch the service refuses as a whole for what one message
+ *     is (a wrong type, too large) is sent again one by one, so only that message's sender fails.</li>
+ * </ul>
+ * Sends of one fibril are one at a time (it waits for each), so each sender's FIFO holds.
+ */
+final class ChannelSender {
+
+    /** Seconds a sync send waits at the service for a receiver before it is withdrawn and sent again. */
+    static final int SYNC_WAIT = 30;
+    static final int MAX_BATCH = 2000;
+    static final long MAX_BATCH_BYTES = 4L * 1024 * 1024;
+    /** POSTs in flight per lane: two, so that one batch's request is on the wire while the other's is produced. */
+    static final int IN_FLIGHT = 2;
+    private static final int MAX_FAILURES = 12;
+    private static final long FIRST_PAUSE_MS = 100;
+    private static final long MAX_PAUSE_MS = 5000;
+
+    private final Mantle mantle;
+    private final Supplier<ScheduledExecutorService> timers;
+    private final String node;
+    /** channel → sync? Modes never change; learnt once per node (known at once for channels opened here). */
+    private final Map<String, CompletableFuture<Boolean>> sync = new ConcurrentHashMap<>();
+    private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
+
+    /** {@code timers}: the node's (asked when needed: the node makes them after its modules). */
+    ChannelSender(Mantle mantle, Supplier<ScheduledExecutorService> timers, String node) {
+        this.mantle = mantle;
+        this.timers = timers;
+        this.node = node;
+    }
+
+    /** A channel opened on this node: its mode is known without asking. */
+    void opened(String channel, boolean isSync) {
+        if (sync.size() > 100_000) sync.clear();
+        sync.put(channel, CompletableFuture.completedFuture(isSync));
+    }
+
+    /**
+     * Sends {@code value} with the fibril's {@code key}; completes when it is durable (async) or
+     * taken (sync). {@code abandoned} says the fibril is gone (killed): a sync send stops retrying.
+     */
+    CompletableFuture<JsonNode> send(String channel, String cap, JsonNode value, String key, BooleanSupplier abandoned) {
+        return mode(channel, cap).thenCompose(isSync -> isSync
+                ? robust(() -> mantle.send(channel, cap, value, key, SYNC_WAIT), abandoned, true)
+                : submit(channel, cap, value, key));
+    }
+
+    private CompletableFuture<JsonNode> submit(String channel, String cap, JsonNode value, String key) {
+        String k = channel + "|" + (cap == null ? "" : cap);
+        while (true) {
+            CompletableFuture<JsonNode> done = lanes.computeIfAbsent(k, x -> new Lane(k, channel, cap)).submit(value, key);
+            if (done != null) return done;
+            // that lane had just gone idle and retired: the next one takes it
+        }
+    }
+
+    private CompletableFuture<Boolean> mode(String channel, String cap) {
+        CompletableFuture<Boolean> known = sync.get(channel);
+        if (known != null) return known;
+        CompletableFuture<Boolean> asked = robust(() -> mantle.describeChannel(channel, cap), () -> false, false)
+                .thenApply(ch -> "sync".equals(ch.path("mode").asString()));
+        if (sync.size() > 100_000) sync.clear();
+        CompletableFuture<Boolean> raced = sync.putIfAbsent(channel, asked);
+        // a refusal (403, 404) is not remembered: the next sender may hold a better cap
+        asked.whenComplete((v, e) -> { if (e != null) sync.remove(channel, asked); });
+        return raced != null ? raced : asked;
+    }
+
+    // --- group commit ---------------------------------------------------------------------
+
+    private record Pending(JsonNode value, String key, int bytes, CompletableFuture<JsonNode> done) {}
+
+    /** The sends of this node to one channel (through one cap): at most one POST in flight. */
+    private final class Lane {
+        private final String laneKey;
+        private final String channel;
+        private final String cap;
+        private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+        private int inFlight;
+        /** Idle and out of the map (a node sends to many channels over its life): a sender must take a new lane. */
+        private boolean retired;
+
+        Lane(String laneKey, String channel, String cap) {
+            this.laneKey = laneKey;
+            this.channel = channel;
+            this.cap = cap;
+        }
+
+        /** Null when this lane retired meanwhile. */
+        CompletableFuture<JsonNode> submit(JsonNode value, String key) {
+            Pending p = new Pending(value, key, value.toString().length(), new CompletableFuture<>());
+            boolean go;
+            synchronized (this) {
+                if (retired) return null;
+                waiting.add(p);
+                go = inFlight < IN_FLIGHT;
+                if (go) inFlight++;
+            }
+            if (go) flush();
+            return p.done();
+        }
+
+        /** Posts what waits (up to a batch), then again when that is durable, until nothing waits. */
+        private void flush() {
+            List<Pending> batch = new ArrayList<>();
+            synchronized (this) {
+                long bytes = 0;
+                while (!waiting.isEmpty() && batch.size() < MAX_BATCH && (batch.isEmpty() || bytes + waiting.peek().bytes() <= MAX_BATCH_BYTES)) {
+                    Pending p = waiting.poll();
+                    bytes += p.bytes();
+                    batch.add(p);
+                }
+                if (batch.isEmpty()) {
+                    if (--inFlight == 0) {
+                        retired = true;
+                        lanes.remove(laneKey, this);
+                    }
+                    return;
+                }
+            }
+            CompletableFuture<?> posted;
+            if (batch.size() == 1) {
+                posted = one(batch.get(0));
+            } else {
+                List<JsonNode> values = new ArrayList<>(batch.size());
+                for (Pending p : batch) values.add(p.value());
+                String batchKey = node + ":b:" + UUID.randomUUID();
+                posted = robust(() -> mantle.sendBatch(channel, cap, values, batchKey), () -> false, false).handle((answer, err) -> {
+                    if (err == null) {
+                        for (Pending p : batch) p.done().complete(answer);
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    if (aboutOneMessage(err)) {
+                        // one message spoilt the batch: each goes alone, and only its sender hears why
+                        List<CompletableFuture<?>> each = new ArrayList<>();
+                        for (Pending p : batch) each.add(one(p));
+                        return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new));
+                    }
+                    for (Pending p : batch) p.done().completeExceptionally(unwrap(err));
+                    return CompletableFuture.completedFuture(null);
+                }).thenCompose(x -> x);
+            }
+            posted.whenComplete((v, e) -> flush());
+        }
+
+        private CompletableFuture<?> one(Pending p) {
+            return robust(() -> mantle.send(channel, cap, p.value(), p.key(), 0), () -> false, false)
+                    .whenComplete((answer, err) -> {
+                        if (err == null) p.done().complete(answer);
+                        else p.done().completeExceptionally(unwrap(err));
+                    })
+                    .exceptionally(e -> null);
+        }
+    }
+
+    /** A whole batch refused for what is in it (type, size, more than the capacity), not for the channel itself. */
+    private static boolean aboutOneMessage(Throwable err) {
+        return unwrap(err) instanceof M31Problem p && (p.status() == 400 || p.status() == 413 || p.status() == 422);
+    }
+
+    // --- retries ----------------------------------------------------------------------------
+
+    /**
+     * Runs {@code op} until it succeeds: 429 after its Retry-After, 5xx and unreachable with
+     * growing pauses (up to {@value #MAX_FAILURES} of them), 408 again at once when
+     * {@code again408} (a withdrawn sync send); any other 4xx is final.
+     */
+    <T> CompletableFuture<T> robust(Supplier<CompletableFuture<T>> op, BooleanSupplier abandoned, boolean again408) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        attempt(op, abandoned, again408, 0, FIRST_PAUSE_MS, out);
+        return out;
+    }
+
+    private <T> void attempt(Supplier<CompletableFuture<T>> op, BooleanSupplier abandoned, boolean again408, int failures, long pause,
+                             CompletableFuture<T> out) {
+        CompletableFuture<T> f;
+        try {
+            f = op.get();
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((v, e) -> {
+            if (e == null) {
+                out.complete(v);
+                return;
+            }
+            Throwable t = unwrap(e);
+            int status = t instanceof M31Problem p ? p.status() : 503;
+            if (abandoned.getAsBoolean() || timers.get().isShutdown()) {
+                out.completeExceptionally(t);
+            } else if (status == 408 && again408) {
+                attempt(op, abandoned, again408, failures, pause, out);
+            } else if (status == 429) {
+                int s = t instanceof ServiceClient.RemoteProblem rp && rp.retryAfterSeconds() >= 0 ? rp.retryAfterSeconds() : 1;
+                later(() -> attempt(op, abandoned, again408, failures, pause, out), Math.max(50, s * 1000L));
+            } else if ((status >= 500 || status == 408) && failures < MAX_FAILURES) {
+                later(() -> attempt(op, abandoned, again408, failures + 1, Math.min(pause * 2, MAX_PAUSE_MS), out), pause);
+            } else {
+                out.completeExceptionally(t);
+            }
+        });
+    }
+
+    private void later(Runnable r, long ms) {
+        try {
+            timers.get().schedule(r, ms, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            // the node is closing: its fibrils go with it
+        }
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) t = t.getCause();
+        return t;
+    }
+}

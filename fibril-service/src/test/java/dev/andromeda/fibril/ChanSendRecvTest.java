@@ -1,0 +1,157 @@
+package dev.andromeda.fibril;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.andromeda.fibril.nucleus.Fibril;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The nucleus side of channels on the fake mantle: retried sends keep their key, a full channel
+ * parks the sender for its Retry-After, sends of many fibrils go as group-committed batches, and
+ * receiving takes leased batches and acknowledges only what was consumed.
+ */
+class ChanSendRecvTest {
+
+    TestNode node;
+
+    @BeforeEach
+    void start() { node = new TestNode(); }
+
+    @AfterEach
+    void stop() { node.close(); }
+
+    @Test
+    void aSendWhoseAnswerWasLostIsRetriedWithTheSameKeyAndArrivesOnce() {
+        node.mantle.failNextSendsAfterTaking.set(3);
+        Fibril f = node.run("var chan = require('chan'); var p = chan.open();"
+                + " p[0].send('once'); var a = p[1].recv(); [a, p[1].recv === undefined]");
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result().get(0).asString()).isEqualTo("once");
+        List<String> keys = node.mantle.sendKeys;
+        assertThat(keys).hasSize(4);
+        assertThat(keys).containsOnly(keys.get(0));
+        String ch = node.mantle.channels.keySet().iterator().next();
+        // the three retries were duplicates: nothing else is in the channel
+        assertThat(node.mantle.receive(ch, node.mantle.caps(ch)[1], 0, 10, 0, 0).join().values()).isEmpty();
+    }
+
+    @Test
+    void aFullChannelParksTheSenderForItsRetryAfter() {
+        node.mantle.fullNextSends.set(1);
+        Fibril f = node.run("var chan = require('chan'); var p = chan.open('Int', {capacity: 5});"
+                + " var t0 = Date.now(); p[0].send(1); [Date.now() - t0, p[1].recv()]");
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result().get(0).asLong()).isGreaterThanOrEqualTo(900);
+        assertThat(f.result().get(1).asInt()).isEqualTo(1);
+        assertThat(node.mantle.sendKeys).hasSize(2).containsOnly(node.mantle.sendKeys.get(0));
+    }
+
+    @Test
+    void aSyncSendWaitsAtTheServiceAndIsSentAgainAfterEachWithdrawal() {
+        node.mantle.withdrawNextSyncSends.set(3);
+        Fibril f = node.run("var chan = require('chan'); var p = chan.open('Int', {mode: 'sync'});"
+                + " p[0].send(7); p[1].recv()");
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result().asInt()).isEqualTo(7);
+        // four attempts, one key, each a rendezvous wait at the service; the message arrived once
+        assertThat(node.mantle.sendKeys).hasSize(4).containsOnly(node.mantle.sendKeys.get(0));
+        assertThat(node.mantle.syncWaits).containsOnly(30);
+    }
+
+    @Test
+    void chanOpenRefusesABadModeOrCapacity() {
+        Fibril f = node.run("var chan = require('chan'), r = [];"
+                + " try { chan.open('Int', {mode: 'fast'}); } catch (e) { r.push(String(e.message)); }"
+                + " try { chan.open('Int', {capacity: 0.5}); } catch (e) { r.push(String(e.message)); } r");
+        assertThat(f.result().get(0).asString()).contains("mode");
+        assertThat(f.result().get(1).asString()).contains("capacity");
+    }
+
+    @Test
+    void sendsOfManyFibrilsGoAsBatchesAndKeepEachSendersOrder() {
+        String ch = node.mantle.openChannel(TestNode.F.objectNode().put("capabilities", true)).join().id();
+        String[] caps = node.mantle.caps(ch);
+        List<Fibril> senders = new ArrayList<>();
+        String live = "var a = require('sys').args, out = a[0];"
+                + " for (var i = 0; i < 40; i++) out.send(a[1] + ':' + i); 'sent'";
+        for (int s = 0; s < 30; s++) {
+            senders.add(node.nucleus.spawn(new dev.andromeda.fibril.nucleus.SpawnSpec(dev.andromeda.fibril.nucleus.Program.Kind.SCRIPT,
+                    live, null, TestNode.F.arrayNode().add(TestNode.F.objectNode().put("$ch", "/ch/" + ch).put("end", "send").put("cap", caps[0]))
+                            .add("s" + s), TestNode.F.objectNode(), null, null, null)));
+        }
+        for (Fibril f : senders) {
+            Fibril done = TestNode.await(f, TestNode.seconds(60));
+            assertThat(done.state()).as(done.error()).isEqualTo(Fibril.State.DONE);
+        }
+        List<JsonNode> got = new ArrayList<>();
+        while (true) {
+            var r = node.mantle.receive(ch, caps[1], 0, 10_000, 0, 0).join();
+            if (r.values().isEmpty()) break;
+            got.addAll(r.values());
+        }
+        assertThat(got).hasSize(30 * 40);
+        Map<String, Integer> next = new HashMap<>();
+        for (JsonNode v : got) {
+            String[] sv = v.asString().split(":");
+            int want = next.getOrDefault(sv[0], 0);
+            assertThat(Integer.parseInt(sv[1])).as("sender %s in order", sv[0]).isEqualTo(want);
+            next.put(sv[0], want + 1);
+        }
+        // group commit: sends that came while a POST was in flight went together
+        assertThat(node.mantle.batches).isNotEmpty();
+        assertThat(node.mantle.batches.stream().mapToInt(Integer::intValue).max().orElse(0)).isGreaterThan(1);
+    }
+
+    @Test
+    void aBatchRefusedForOneMessageFailsOnlyThatSender() {
+        node.mantle.wrongType = v -> v.isString() && v.asString().startsWith("bad");
+        String ch = node.mantle.openChannel(TestNode.F.objectNode().put("capabilities", true)).join().id();
+        String[] caps = node.mantle.caps(ch);
+        String script = "var a = require('sys').args, out = a[0], r = [];"
+                + " for (var i = 0; i < 10; i++) { try { out.send(a[1] + i); r.push('ok'); } catch (e) { r.push(String(e.message)); } } r";
+        List<Fibril> fs = new ArrayList<>();
+        for (int s = 0; s < 20; s++) {
+            fs.add(node.nucleus.spawn(new dev.andromeda.fibril.nucleus.SpawnSpec(dev.andromeda.fibril.nucleus.Program.Kind.SCRIPT,
+                    script, null, TestNode.F.arrayNode().add(TestNode.F.objectNode().put("$ch", "/ch/" + ch).put("end", "send").put("cap", caps[0]))
+                            .add(s == 7 ? "bad" : "good" + s + ":"), TestNode.F.objectNode(), null, null, null)));
+        }
+        for (int s = 0; s < 20; s++) {
+            Fibril f = TestNode.await(fs.get(s), TestNode.seconds(60));
+            assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+            if (s == 7) assertThat(f.result().valueStream().map(JsonNode::asString).toList()).allSatisfy(m -> assertThat(m).contains("type"));
+            else assertThat(f.result().valueStream().map(JsonNode::asString).toList()).containsOnly("ok");
+        }
+        List<JsonNode> got = new ArrayList<>();
+        for (var r = node.mantle.receive(ch, caps[1], 0, 10_000, 0, 0).join(); !r.values().isEmpty();
+             r = node.mantle.receive(ch, caps[1], 0, 10_000, 0, 0).join()) {
+            got.addAll(r.values());
+        }
+        // every good message arrived once, none of the bad ones, though batches holding one were refused whole
+        assertThat(node.mantle.refusedBatches.get()).isPositive();
+        assertThat(got).hasSize(19 * 10);
+        assertThat(got.stream().map(JsonNode::asString).distinct().count()).isEqualTo(190);
+        assertThat(got).noneMatch(v -> v.asString().startsWith("bad"));
+    }
+
+    @Test
+    void receivingTakesBatchesAndAcknowledgesOnlyWhatWasConsumed() throws Exception {
+        Fibril f = node.run("var chan = require('chan'), sys = require('sys'); var p = chan.open('Int');"
+                + " for (var i = 1; i <= 250; i++) p[0].send(i);"
+                + " var sum = 0; for (var j = 0; j < 120; j++) sum += p[1].recv();"
+                + " [sum, p[1].$ch, p[1].cap]");
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result().get(0).asLong()).isEqualTo(120L * 121 / 2);
+        String ch = f.result().get(1).asString().substring(4);
+        // 120 consumed and acknowledged (each poll acked what came before it, the end the rest)
+        assertThat(node.mantle.acks.get(ch)).isEqualTo(120L);
+        // polls take 1, 2, 4… (1+2+4+…+64 = 127 covers 120: seven polls)
+        assertThat(node.mantle.receiveMaxes).containsExactly(1, 2, 4, 8, 16, 32, 64);
+    }
+}
