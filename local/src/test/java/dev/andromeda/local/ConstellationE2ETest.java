@@ -183,7 +183,7 @@ class ConstellationE2ETest {
             assertThat(f.get("state").asString()).isEqualTo("failed");
         }
 
-        HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fs")).build(),
+        HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fibrils")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(anonymous.statusCode()).isEqualTo(401);
     }
@@ -255,6 +255,62 @@ class ConstellationE2ETest {
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("8")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(channelItself.statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void aChannelBelongsToItsCreatorAndOnlyItsOwnerMakesItPublic() throws Exception {
+        String alice = userToken("alice"), bob = userToken("bob"), carol = userToken("carol");
+        HttpResponse<String> made = as(alice, "POST", "/ch", "{\"type\":\"Int\",\"labels\":{\"readers\":\"carol\",\"owner\":\"bob\"}}", null);
+        assertThat(made.statusCode()).as(made.body()).isEqualTo(201);
+        JsonNode ch = json.readTree(made.body());
+        // the creator is the owner, whatever owner label a user asks for
+        assertThat(ch.get("owner").asString()).isEqualTo("alice");
+        assertThat(ch.get("labels").get("readers").asString()).isEqualTo("carol");
+        String id = ch.get("id").asString();
+        String sendCap = ch.get("send").get("cap").asString();
+        String path = "/ch/" + id;
+        assertThat(json.readTree(as(alice, "GET", path, null, null).body()).get("owner").asString()).isEqualTo("alice");
+
+        // someone else's channel: 403 to look at, send, receive, ack, close or clone
+        for (String[] call : List.of(new String[] {"GET", path, null}, new String[] {"POST", path + "/messages", "1"},
+                new String[] {"GET", path + "/messages?wait=0", null}, new String[] {"POST", path + "/ack", "{\"upTo\":1}"},
+                new String[] {"DELETE", path, null}, new String[] {"POST", path + "/endpoints", "{\"end\":\"send\"}"},
+                new String[] {"POST", path + "/endpoints", "{\"end\":\"recv\"}"})) {
+            HttpResponse<String> r = as(bob, call[0], call[1], call[2], null);
+            assertThat(r.statusCode()).as(call[0] + " " + call[1] + ": " + r.body()).isEqualTo(403);
+            assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("problem+json"));
+        }
+        // a reader receives but may not send or close
+        assertThat(as(carol, "GET", path + "/messages?wait=0", null, null).statusCode()).isEqualTo(200);
+        assertThat(as(carol, "POST", path + "/messages", "2", null).statusCode()).isEqualTo(403);
+        assertThat(as(carol, "DELETE", path, null, null).statusCode()).isEqualTo(403);
+        // a capability is authority by itself: whoever was handed the send endpoint sends
+        HttpResponse<String> withCap = as(bob, "POST", path + "/messages", "5", sendCap);
+        assertThat(withCap.statusCode()).as(withCap.body()).isEqualTo(202);
+
+        // only the owner publishes its send endpoint; then anyone may send through the public name
+        HttpResponse<String> stolen = as(bob, "PUT", "/names/pub/alices-box", json.writeValueAsString(Map.of("uri", path)), null);
+        assertThat(stolen.statusCode()).as(stolen.body()).isEqualTo(403);
+        HttpResponse<String> pub = as(alice, "PUT", "/names/pub/alices-box", json.writeValueAsString(Map.of("uri", path)), null);
+        assertThat(pub.statusCode()).as(pub.body()).isEqualTo(200);
+        HttpResponse<String> outside = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/pub/alices-box"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("6")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(outside.statusCode()).as(outside.body()).isEqualTo(202);
+        JsonNode got = json.readTree(as(alice, "GET", path + "/messages?wait=5&max=10", null, null).body());
+        assertThat(got.get("messages").findValues("value")).extracting(JsonNode::asInt).containsExactly(5, 6);
+        // the owner closes it
+        assertThat(as(alice, "DELETE", path, null, null).statusCode()).isEqualTo(204);
+    }
+
+    private static HttpResponse<String> as(String token, String method, String path, String body, String cap) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + path))
+                .timeout(Duration.ofSeconds(60))
+                .header("Authorization", "Bearer " + token)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) b.header("Content-Type", "application/json");
+        if (cap != null) b.header("X-M31-Cap", cap);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
