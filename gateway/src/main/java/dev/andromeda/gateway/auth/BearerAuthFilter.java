@@ -6,6 +6,7 @@ import dev.andromeda.gateway.problem.Problems;
 import java.util.List;
 import org.springframework.core.Ordered;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
@@ -14,9 +15,10 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * Every request but the health probes, the API documentation and the public interfaces
- * ({@code POST /pub/{name}}, let through by {@code PublicInterfaceFilter}) carries
- * {@code Authorization: Bearer <JWT>}. Whatever a client sent as an internal header
+ * Every request but the health probes, the API documentation, the public interfaces
+ * ({@code POST /pub/{name}}, let through by {@code PublicInterfaceFilter}) and reads of
+ * world-readable data ({@code GET/HEAD /fs/…} without a token, sent as {@link Caller#ANONYMOUS})
+ * carries {@code Authorization: Bearer <JWT>}. Whatever a client sent as an internal header
  * ({@code X-M31-Identity}, {@code X-M31-Subject}, {@code X-M31-Roles}, {@code X-M31-Routed}) is
  * stripped first. The verified identity is kept as the exchange attribute {@link Caller#ATTRIBUTE};
  * {@code IdentityHeaderFilter} signs it into {@code X-M31-Identity} for the service the request
@@ -37,10 +39,20 @@ public class BearerAuthFilter implements WebFilter, Ordered {
 
     private final TokenVerifier verifier;
     private final Problems problems;
+    private final boolean anonymousReads;
 
     public BearerAuthFilter(TokenVerifier verifier, Problems problems) {
+        this(verifier, problems, true);
+    }
+
+    /**
+     * @param anonymousReads whether a token-less GET/HEAD under {@code /fs} goes to the store as
+     *                       {@link Caller#ANONYMOUS} (the store answers world-readable data and 401s the rest)
+     */
+    public BearerAuthFilter(TokenVerifier verifier, Problems problems, boolean anonymousReads) {
         this.verifier = verifier;
         this.problems = problems;
+        this.anonymousReads = anonymousReads;
     }
 
     @Override
@@ -54,6 +66,11 @@ public class BearerAuthFilter implements WebFilter, Ordered {
         }
         List<String> values = exchange.getRequest().getHeaders().getOrEmpty(HttpHeaders.AUTHORIZATION);
         if (values.isEmpty()) {
+            if (anonymousReads && isAnonymousRead(exchange.getRequest().getMethod(), path)) {
+                // only the absence of a token comes here: a wrong or expired one is refused below, never downgraded
+                exchange.getAttributes().put(Caller.ATTRIBUTE, Caller.ANONYMOUS);
+                return chain.filter(exchange.mutate().request(r -> r.headers(h -> STRIPPED.forEach(h::remove))).build());
+            }
             return refuse(exchange, null, "an Authorization: Bearer token is required");
         }
         if (values.size() > 1) {
@@ -78,6 +95,15 @@ public class BearerAuthFilter implements WebFilter, Ordered {
                 })
                 .onErrorResume(TokenVerifier.InvalidToken.class, e -> refuse(exchange, "invalid_token", e.getMessage()).then(Mono.empty()))
                 .flatMap(chain::filter);
+    }
+
+    /**
+     * World-readable data: reading under {@code /fs} needs no token; the store decides what the
+     * anonymous caller may see (spaces and objects whose {@code readers} label holds {@code *}).
+     * Nothing else — no write, no other service — is reached without one.
+     */
+    static boolean isAnonymousRead(HttpMethod method, String path) {
+        return (method == HttpMethod.GET || method == HttpMethod.HEAD) && (path.equals("/fs") || path.startsWith("/fs/"));
     }
 
     /** Health probes and the API documentation need no token. */
