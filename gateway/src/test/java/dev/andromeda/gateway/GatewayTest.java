@@ -322,7 +322,10 @@ class GatewayTest {
 
     @Test
     void withoutATokenOnlyReadsUnderFsGoThroughAndAsTheAnonymousCaller() throws Exception {
+        // even a genuine identity header (signed with the constellation's key, for this very request) is dropped
+        String genuine = VERIFIER.sign(Caller.of("root", List.of("admin")), "GET", "/fs/public/report");
         HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/fs/public/report?fmt=JSON"))
+                .header(InternalIdentity.HEADER, genuine)
                 .header("X-M31-Subject", "admin").header("X-M31-Roles", "admin").GET());
         assertThat(r.statusCode()).isEqualTo(200);
         JsonNode seen = JSON.readTree(r.body());
@@ -331,6 +334,8 @@ class GatewayTest {
         // what the client claimed is gone; the store gets the signed anonymous caller and decides
         assertThat(seen.path("subject").isNull()).isTrue();
         assertThat(seen.path("roles").isNull()).isTrue();
+        assertThat(seen.path("identities").asInt()).isEqualTo(1);
+        assertThat(seen.path("identity").asString()).isNotEqualTo(genuine);
         Caller who = VERIFIER.verify(seen.path("identity").asString(), "GET", "/fs/public/report").caller();
         assertThat(who.isAnonymous()).isTrue();
         assertThat(who.isPublicSender()).isFalse();

@@ -303,6 +303,40 @@ class ConstellationE2ETest {
         assertThat(as(alice, "DELETE", path, null, null).statusCode()).isEqualTo(204);
     }
 
+    @Test
+    void attacksOnTheEdgeAreRefusedWithProblemsBeforeReachingAService() throws Exception {
+        // a BPF filter that tries the shell: 400 naming the field, even for an admin (nothing is run)
+        HttpResponse<String> evil = call("GET", "/net/node=E0/tcpdmp?i=0&exp="
+                + java.net.URLEncoder.encode("udp; rm -rf /", java.nio.charset.StandardCharsets.UTF_8), null);
+        assertThat(evil.statusCode()).as(evil.body()).isEqualTo(400);
+        assertThat(json.readTree(evil.body()).get("field").asString()).isEqualTo("exp");
+        // traversal and encoded slashes never reach a route
+        for (String path : List.of("/fs/a/%2e%2e/%2e%2e/names/bindings/x", "/fs/a%2Fb", "/a/x/%2E%2E/%2E%2E/net/node=E0/tcpdmp")) {
+            HttpResponse<String> r = call("GET", path, null);
+            assertThat(r.statusCode()).as(path).isEqualTo(400);
+            assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("problem+json"));
+        }
+        // a genuine internal identity header copied by a client is worth nothing at the gateway
+        String copied = constellation.internalIdentity().sign(dev.andromeda.common.security.Caller.of("admin", List.of("admin")),
+                "GET", "/net/node=E0/tcpdmp");
+        HttpResponse<String> noToken = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/net/node=E0/tcpdmp?i=0&exp=udp"))
+                .header(dev.andromeda.common.security.InternalIdentity.HEADER, copied).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(noToken.statusCode()).isEqualTo(401);
+        HttpResponse<String> asMallory = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/net/node=E0/tcpdmp?i=0&exp=udp"))
+                .header("Authorization", "Bearer " + userToken("mallory"))
+                .header(dev.andromeda.common.security.InternalIdentity.HEADER, copied).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(asMallory.statusCode()).isEqualTo(403);
+        // a token signed with another key, or expired, is 401 wherever it is sent (never downgraded to anonymous)
+        String forged = dev.andromeda.gateway.auth.Tokens.mint("not-this-constellations-secret-but-32-bytes", "admin", List.of("admin"), Duration.ofMinutes(5));
+        String secret = Files.readString(constellation.home().resolve("secret")).trim();
+        String expired = dev.andromeda.gateway.auth.Tokens.mint(secret, "admin", List.of("admin"), Duration.ofMinutes(-5));
+        for (String token : List.of(forged, expired)) {
+            for (String path : List.of("/fs", "/ch", "/net")) {
+                assertThat(as(token, "GET", path, null, null).statusCode()).as(path).isEqualTo(401);
+            }
+        }
+    }
+
     private static HttpResponse<String> as(String token, String method, String path, String body, String cap) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + path))
                 .timeout(Duration.ofSeconds(60))
