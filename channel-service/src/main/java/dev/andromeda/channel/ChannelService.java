@@ -475,9 +475,15 @@ public class ChannelService {
             store.insertEndpoint(id, ep, "send", "");
             return endpoint(id, ep);
         }
-        // cloning hands out a new capability: without a recv cap to clone, only the owner may
-        if (cap == null || cap.isEmpty()) ChannelAccess.check(ch, "recv", ChannelAccess.Need.ADMINISTER);
-        String from = groupOf(ch, cap);
+        String from;
+        if (cap == null || cap.isEmpty()) {
+            // cloning hands out a new capability: without a recv cap to clone, only the owner may,
+            // and the clone takes from the channel's own cursor (that of its recv endpoint r0)
+            ChannelAccess.check(ch, "recv", ChannelAccess.Need.ADMINISTER);
+            from = "";
+        } else {
+            from = groupOf(ch, cap);
+        }
         if (mode == null || mode.equals("shared")) {
             store.insertEndpoint(id, ep, "recv", from);
             return endpoint(id, ep);

@@ -297,10 +297,24 @@ class ConstellationE2ETest {
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("6")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(outside.statusCode()).as(outside.body()).isEqualTo(202);
-        JsonNode got = json.readTree(as(alice, "GET", path + "/messages?wait=5&max=10", null, null).body());
-        assertThat(got.get("messages").findValues("value")).extracting(JsonNode::asInt).containsExactly(5, 6);
+        assertThat(receive(alice, path, 2, null)).containsExactly(5, 6);
         // the owner closes it
         assertThat(as(alice, "DELETE", path, null, null).statusCode()).isEqualTo(204);
+
+        // a channel that asked for capabilities: sending and receiving always take a cap, even for its
+        // owner; without one only the owner looks at it, clones from it and closes it
+        JsonNode strict = json.readTree(as(alice, "POST", "/ch", "{\"type\":\"Int\",\"capabilities\":true}", null).body());
+        String strictPath = "/ch/" + strict.get("id").asString();
+        assertThat(as(alice, "GET", strictPath, null, null).statusCode()).isEqualTo(200);
+        assertThat(as(bob, "GET", strictPath, null, null).statusCode()).isEqualTo(403);
+        assertThat(as(alice, "POST", strictPath + "/messages", "1", null).statusCode()).isEqualTo(403);
+        assertThat(as(alice, "GET", strictPath + "/messages?wait=0", null, null).statusCode()).isEqualTo(403);
+        HttpResponse<String> cloned = as(alice, "POST", strictPath + "/endpoints", "{\"end\":\"recv\"}", null);
+        assertThat(cloned.statusCode()).as(cloned.body()).isEqualTo(201);
+        assertThat(as(bob, "POST", strictPath + "/messages", "2", strict.get("send").get("cap").asString()).statusCode()).isEqualTo(202);
+        assertThat(receive(bob, strictPath, 1, json.readTree(cloned.body()).get("cap").asString())).containsExactly(2);
+        assertThat(as(bob, "DELETE", strictPath, null, null).statusCode()).isEqualTo(403);
+        assertThat(as(alice, "DELETE", strictPath, null, null).statusCode()).isEqualTo(204);
     }
 
     @Test
@@ -335,6 +349,18 @@ class ConstellationE2ETest {
                 assertThat(as(token, "GET", path, null, null).statusCode()).as(path).isEqualTo(401);
             }
         }
+    }
+
+    /** Receives until {@code n} messages came (a receive answers as soon as one is there), for at most 30 s. */
+    private static List<Integer> receive(String token, String path, int n, String cap) throws Exception {
+        List<Integer> got = new java.util.ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (got.size() < n && System.nanoTime() < deadline) {
+            HttpResponse<String> r = as(token, "GET", path + "/messages?wait=5&max=10", null, cap);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            json.readTree(r.body()).get("messages").forEach(m -> got.add(m.get("value").asInt()));
+        }
+        return got;
     }
 
     private static HttpResponse<String> as(String token, String method, String path, String body, String cap) throws Exception {
