@@ -62,6 +62,9 @@ public final class GatewayBench {
             out.put("request", "GET /fs/{space}/{key}");
             out.put("requests", requests);
             out.put("cores", Runtime.getRuntime().availableProcessors());
+            // the machine may be shared: its load says how much the figures can be trusted
+            var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            out.put("loadAverageAtStart", os.getSystemLoadAverage());
             out.put("targetP50OverheadMs", 1.0);
             out.put("note", "one JVM runs the client, the gateway, store-service and PostgreSQL's clients on the same cores; "
                     + "the direct path signs X-M31-Identity on the client (HMAC-SHA256, counted in its latency)");
@@ -94,6 +97,7 @@ public final class GatewayBench {
                 byLevel.add(level);
             }
             out.put("levels", byLevel);
+            out.put("loadAverageAtEnd", os.getSystemLoadAverage());
             Path results = Path.of("bench/results");
             Files.createDirectories(results);
             Files.writeString(results.resolve("gateway.json"), JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(out));

@@ -85,15 +85,17 @@ public class ChannelService {
         boolean capabilities = Boolean.TRUE.equals(spec.getCapabilities());
         String id = Ids.newId(Ids.CHANNEL);
         String name = spec.getName();
+        Map<String, String> labels = ChannelAccess.forNewChannel(spec.getLabels());
         ChannelStore.Row row;
         if (name == null) {
-            row = tx.execute(s -> store.insert(id, type, mode, spec.getCapacity(), null, kafka.sharedTopic(), kafka.partitionOf(id), capabilities));
+            row = tx.execute(s -> store.insert(id, type, mode, spec.getCapacity(), null, kafka.sharedTopic(), kafka.partitionOf(id),
+                    capabilities, labels));
         } else {
             String topic = KafkaPlumbing.namedTopic(name);
             try {
                 // the row and the topic together: a topic that cannot be made leaves no channel behind
                 row = tx.execute(s -> {
-                    ChannelStore.Row r = store.insert(id, type, mode, spec.getCapacity(), name, topic, 0, capabilities);
+                    ChannelStore.Row r = store.insert(id, type, mode, spec.getCapacity(), name, topic, 0, capabilities, labels);
                     kafka.ensureTopic(topic, 1);
                     return r;
                 });
@@ -111,7 +113,7 @@ public class ChannelService {
 
     public Channel get(String id, String cap) {
         ChannelStore.Row row = row(id);
-        authorize(row, cap, null);
+        authorize(row, cap, null, ChannelAccess.Need.READ);
         Channel c = view(row);
         List<EndpointInfo> eps = new ArrayList<>();
         eps.add(new EndpointInfo().id("s0").end(EndpointInfo.EndEnum.SEND));
@@ -137,7 +139,7 @@ public class ChannelService {
 
     public void close(String id, String cap) {
         ChannelStore.Row probe = row(id);
-        authorize(probe, cap, "send");
+        authorize(probe, cap, "send", ChannelAccess.Need.ADMINISTER);
         Long closeSeq = tx.execute(s -> {
             ChannelStore.Row ch = store.lock(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
             if (ch.closed()) return null;
@@ -175,7 +177,7 @@ public class ChannelService {
             throw M31Problem.badRequest("Idempotency-Key", "an idempotency key is not empty and does not start with ~");
         }
         ChannelStore.Row probe = row(id);
-        authorize(probe, cap, "send");
+        authorize(probe, cap, "send", ChannelAccess.Need.WRITE);
         if (values.isEmpty()) throw M31Problem.badRequest("body", "no message to send");
         if (values.size() > MAX_BATCH_MESSAGES) throw M31Problem.tooLarge("body", "a batch is at most " + MAX_BATCH_MESSAGES + " messages");
         if (probe.sync() && values.size() > 1) {
@@ -310,7 +312,7 @@ public class ChannelService {
 
     /** The cursor of the presented recv endpoint (403 when the channel needs one and none is given). */
     String groupOf(ChannelStore.Row ch, String cap) {
-        Caps.Ep ep = authorize(ch, cap, "recv");
+        Caps.Ep ep = authorize(ch, cap, "recv", ChannelAccess.Need.READ);
         if (ep == null || ep.id().equals("r0")) return "";
         return endpointGroups.computeIfAbsent(ch.id() + "|" + ep.id(), k -> store.endpointGroup(ch.id(), ep.id())
                 .orElseThrow(() -> forbidden("the endpoint " + ep.id() + " of " + ch.id() + " does not exist")));
@@ -494,11 +496,19 @@ public class ChannelService {
         String ep = Caps.newEndpointId(end);
         if (end.equals("send")) {
             if (mode != null && !mode.equals("shared")) throw M31Problem.badRequest("mode", "mode is for recv clones");
-            authorize(ch, cap, "send");
+            authorize(ch, cap, "send", ChannelAccess.Need.ADMINISTER);
             store.insertEndpoint(id, ep, "send", "");
             return endpoint(id, ep);
         }
-        String from = groupOf(ch, cap);
+        String from;
+        if (cap == null || cap.isEmpty()) {
+            // cloning hands out a new capability: without a recv cap to clone, only the owner may,
+            // and the clone takes from the channel's own cursor (that of its recv endpoint r0)
+            ChannelAccess.check(ch, "recv", ChannelAccess.Need.ADMINISTER);
+            from = "";
+        } else {
+            from = groupOf(ch, cap);
+        }
         if (mode == null || mode.equals("shared")) {
             store.insertEndpoint(id, ep, "recv", from);
             return endpoint(id, ep);
@@ -525,14 +535,13 @@ public class ChannelService {
 
     /**
      * The endpoint a presented cap names (403 when it is not a genuine cap of this channel, or of
-     * the wrong end when {@code end} is given); null when none is presented and the channel does
-     * not require one (channels created without "capabilities": true).
+     * the wrong end when {@code end} is given) — a cap is authority by itself; null when none is
+     * presented and the caller may do what it {@code need}s by the channel's labels
+     * ({@link ChannelAccess}: 401/403 otherwise).
      */
-    Caps.Ep authorize(ChannelStore.Row ch, String cap, String end) {
+    Caps.Ep authorize(ChannelStore.Row ch, String cap, String end, ChannelAccess.Need need) {
         if (cap == null || cap.isEmpty()) {
-            if (ch.capabilities()) {
-                throw forbidden("channel " + ch.id() + " needs a " + (end == null ? "" : end + " ") + "capability (header " + Caps.HEADER + " or ?cap=)");
-            }
+            ChannelAccess.check(ch, end, need);
             return null;
         }
         Caps.Ep ep = caps.verify(ch.id(), cap);
@@ -564,6 +573,8 @@ public class ChannelService {
         return new Channel()
                 .id(r.id())
                 .uri("/ch/" + r.id())
+                .owner(ChannelAccess.owner(r))
+                .labels(r.labels().isEmpty() ? null : new java.util.LinkedHashMap<>(r.labels()))
                 .type(r.type())
                 .mode(r.mode())
                 .capacity(r.capacity())

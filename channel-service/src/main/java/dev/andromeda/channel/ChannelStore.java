@@ -27,7 +27,7 @@ public class ChannelStore {
     /** One channel as stored, with the counters of its own cursor. */
     public record Row(String id, JsonNode type, String mode, Integer capacity, String name, String topic, int partition,
                       boolean closed, OffsetDateTime created, long sent, long received, long lastSeq, Long closeSeq,
-                      boolean capabilities) {
+                      boolean capabilities, Map<String, String> labels) {
         boolean sync() { return mode.equals("sync"); }
         TopicPartition tp() { return new TopicPartition(topic, partition); }
     }
@@ -42,7 +42,7 @@ public class ChannelStore {
     public record Keyed(String channel, String key, String attempt, long seq) {}
 
     private static final String COLUMNS = "c.id, c.type::text as type, c.mode, c.capacity, c.name, c.topic, c.partition, c.closed, "
-            + "c.created, c.sent, g.received, c.last_seq, c.close_seq, c.capabilities";
+            + "c.created, c.sent, g.received, c.last_seq, c.close_seq, c.capabilities, c.labels::text as labels";
     private static final String FROM = " from channels c join groups g on g.channel = c.id and g.id = ''";
 
     private final JdbcTemplate jdbc;
@@ -55,9 +55,10 @@ public class ChannelStore {
 
     /** Inside a transaction: the channel and its own cursor. */
     public Row insert(String id, JsonNode type, String mode, Integer capacity, String name, String topic, int partition,
-                      boolean capabilities) {
-        jdbc.update("insert into channels (id, type, mode, capacity, name, topic, partition, capabilities) "
-                + "values (?, ?::jsonb, ?, ?, ?, ?, ?, ?)", id, type.toString(), mode, capacity, name, topic, partition, capabilities);
+                      boolean capabilities, Map<String, String> labels) {
+        jdbc.update("insert into channels (id, type, mode, capacity, name, topic, partition, capabilities, labels) "
+                + "values (?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?::jsonb)", id, type.toString(), mode, capacity, name, topic, partition,
+                capabilities, json.writeValueAsString(labels));
         jdbc.update("insert into groups (channel, id, cursor) values (?, '', 0)", id);
         return find(id).orElseThrow();
     }
@@ -220,6 +221,12 @@ public class ChannelStore {
         return new Row(rs.getString("id"), json.readTree(rs.getString("type")), rs.getString("mode"), capacity,
                 rs.getString("name"), rs.getString("topic"), rs.getInt("partition"), rs.getBoolean("closed"),
                 rs.getObject("created", OffsetDateTime.class), rs.getLong("sent"), rs.getLong("received"),
-                rs.getLong("last_seq"), closeSeq, rs.getBoolean("capabilities"));
+                rs.getLong("last_seq"), closeSeq, rs.getBoolean("capabilities"), labels(rs.getString("labels")));
+    }
+
+    private Map<String, String> labels(String text) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        json.readTree(text).properties().forEach(e -> m.put(e.getKey(), e.getValue().asString()));
+        return java.util.Collections.unmodifiableMap(m);
     }
 }

@@ -57,8 +57,8 @@ class GatewayConfiguration {
     }
 
     @Bean
-    BearerAuthFilter bearerAuthFilter(TokenVerifier verifier, Problems problems) {
-        return new BearerAuthFilter(verifier, problems);
+    BearerAuthFilter bearerAuthFilter(TokenVerifier verifier, Problems problems, GatewaySettings settings) {
+        return new BearerAuthFilter(verifier, problems, settings.isAnonymousReads());
     }
 
     @Bean

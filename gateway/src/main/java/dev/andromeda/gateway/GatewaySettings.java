@@ -16,6 +16,8 @@ public class GatewaySettings {
     /** Bodies up to this size on resolved routes are buffered so the request can be re-sent once after a move. */
     private DataSize replayableBodySize = DataSize.ofMegabytes(1);
     private int resolveCacheEntries = 50_000;
+    /** Token-less GET/HEAD under /fs go to the store as the anonymous caller (which answers only world-readable data). */
+    private boolean anonymousReads = true;
 
     public DataSize getMaxBodySize() { return maxBodySize; }
     public void setMaxBodySize(DataSize maxBodySize) { this.maxBodySize = maxBodySize; }
@@ -25,6 +27,8 @@ public class GatewaySettings {
     public void setNamingTimeout(Duration namingTimeout) { this.namingTimeout = namingTimeout; }
     public DataSize getReplayableBodySize() { return replayableBodySize; }
     public void setReplayableBodySize(DataSize replayableBodySize) { this.replayableBodySize = replayableBodySize; }
+    public boolean isAnonymousReads() { return anonymousReads; }
+    public void setAnonymousReads(boolean anonymousReads) { this.anonymousReads = anonymousReads; }
     public int getResolveCacheEntries() { return resolveCacheEntries; }
     public void setResolveCacheEntries(int resolveCacheEntries) { this.resolveCacheEntries = resolveCacheEntries; }
 }

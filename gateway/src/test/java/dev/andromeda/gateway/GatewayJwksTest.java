@@ -131,6 +131,8 @@ class GatewayJwksTest {
         // no HS256 secret is configured: a symmetric token is refused whatever its key
         HttpResponse<String> hs = get(Tokens.mint("some-secret-of-at-least-thirty-two-bytes", "carol", List.of(), Duration.ofMinutes(5)));
         assertThat(hs.statusCode()).isEqualTo(401);
-        assertThat(get(null).statusCode()).isEqualTo(401);
+        // no token at all: 401 beyond the anonymous reads of /fs
+        assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/net")).timeout(Duration.ofSeconds(20)).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
     }
 }

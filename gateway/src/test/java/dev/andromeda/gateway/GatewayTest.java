@@ -315,9 +315,47 @@ class GatewayTest {
 
     @Test
     void missingTokenIs401() throws Exception {
-        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/fs")).timeout(Duration.ofSeconds(20)).GET());
+        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/ch")).timeout(Duration.ofSeconds(20)).GET());
         assertProblem(r, 401);
         assertThat(r.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(v -> assertThat(v).startsWith("Bearer"));
+    }
+
+    @Test
+    void withoutATokenOnlyReadsUnderFsGoThroughAndAsTheAnonymousCaller() throws Exception {
+        // even a genuine identity header (signed with the constellation's key, for this very request) is dropped
+        String genuine = VERIFIER.sign(Caller.of("root", List.of("admin")), "GET", "/fs/public/report");
+        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/fs/public/report?fmt=JSON"))
+                .header(InternalIdentity.HEADER, genuine)
+                .header("X-M31-Subject", "admin").header("X-M31-Roles", "admin").GET());
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode seen = JSON.readTree(r.body());
+        assertThat(seen.path("server").asString()).isEqualTo("store");
+        assertThat(seen.path("path").asString()).isEqualTo("/fs/public/report");
+        // what the client claimed is gone; the store gets the signed anonymous caller and decides
+        assertThat(seen.path("subject").isNull()).isTrue();
+        assertThat(seen.path("roles").isNull()).isTrue();
+        assertThat(seen.path("identities").asInt()).isEqualTo(1);
+        assertThat(seen.path("identity").asString()).isNotEqualTo(genuine);
+        Caller who = VERIFIER.verify(seen.path("identity").asString(), "GET", "/fs/public/report").caller();
+        assertThat(who.isAnonymous()).isTrue();
+        assertThat(who.isPublicSender()).isFalse();
+        assertThat(send(HttpRequest.newBuilder(uri("/fs")).GET()).statusCode()).isEqualTo(200);
+        assertThat(send(HttpRequest.newBuilder(uri("/fs/public")).method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(200);
+
+        // no write, and nothing but /fs, without a token
+        for (String method : List.of("POST", "PUT", "PATCH", "DELETE")) {
+            assertProblem(send(HttpRequest.newBuilder(uri("/fs/public/report")).method(method, HttpRequest.BodyPublishers.ofString("{}"))), 401);
+        }
+        for (String path : List.of("/ch", "/ch/" + CHANNEL, "/ch/" + CHANNEL + "/messages", "/fibrils", "/fibrils/" + FIBRIL,
+                "/net", "/net/node=E1", "/names/resolve?uri=/fs/x", "/names/mybox", "/a/logs", "/sched/nodes", "/code", "/fsx", "/actuator/metrics")) {
+            assertProblem(send(HttpRequest.newBuilder(uri(path)).GET()), 401);
+        }
+        // a bad token is never downgraded to anonymous, even where no token would do
+        String forged = Tokens.mint("another-secret-that-is-also-32-bytes-long", "alice", List.of(), Duration.ofMinutes(5));
+        String expired = Tokens.mint(SECRET, "alice", List.of(), Duration.ofMinutes(-5));
+        for (String auth : List.of("Bearer " + forged, "Bearer " + expired, "Bearer not.a.jwt", "Bearer ", "Basic YTpi")) {
+            assertProblem(send(HttpRequest.newBuilder(uri("/fs/public/report")).header("Authorization", auth).GET()), 401);
+        }
     }
 
     @Test
@@ -347,13 +385,22 @@ class GatewayTest {
 
     @Test
     void healthIsOpen() throws Exception {
-        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/actuator/health")).timeout(Duration.ofSeconds(20)).GET());
+        // each probe on a connection of its own, as a kubelet probes: 0.5-1 % of the requests sent on a
+        // connection kept alive after an actuator health answer is never read by the server (seen with
+        // the gateway before issue 6's changes too; never on proxied routes) — a known, unfixed issue
+        HttpResponse<String> r = sendAlone(HttpRequest.newBuilder(uri("/actuator/health")).GET());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).contains("UP");
-        assertThat(send(HttpRequest.newBuilder(uri("/actuator/health/readiness")).timeout(Duration.ofSeconds(20)).GET()).statusCode()).isEqualTo(200);
-        assertThat(send(HttpRequest.newBuilder(uri("/actuator/health/liveness")).timeout(Duration.ofSeconds(20)).GET()).statusCode()).isEqualTo(200);
+        assertThat(sendAlone(HttpRequest.newBuilder(uri("/actuator/health/readiness")).GET()).statusCode()).isEqualTo(200);
+        assertThat(sendAlone(HttpRequest.newBuilder(uri("/actuator/health/liveness")).GET()).statusCode()).isEqualTo(200);
         // other actuator endpoints are not open
-        assertProblem(send(HttpRequest.newBuilder(uri("/actuator/metrics")).timeout(Duration.ofSeconds(20)).GET()), 401);
+        assertProblem(sendAlone(HttpRequest.newBuilder(uri("/actuator/metrics")).GET()), 401);
+    }
+
+    private static HttpResponse<String> sendAlone(HttpRequest.Builder b) throws Exception {
+        try (HttpClient own = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+            return own.send(b.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+        }
     }
 
     // ---------------------------------------------------------------- internal identity, generations
@@ -454,7 +501,7 @@ class GatewayTest {
         HttpResponse<String> kept = send(get("/fs/a").header("traceparent", given));
         assertThat(kept.headers().firstValue("traceparent")).hasValue(given);
         // problems carry it too
-        HttpResponse<String> refused = send(HttpRequest.newBuilder(uri("/fs")).header("traceparent", given).GET());
+        HttpResponse<String> refused = send(HttpRequest.newBuilder(uri("/ch")).header("traceparent", given).GET());
         assertThat(refused.statusCode()).isEqualTo(401);
         assertThat(refused.headers().firstValue("traceparent")).hasValue(given);
     }
@@ -548,6 +595,9 @@ class GatewayTest {
         assertThat(seen.path("authorization").isNull()).isTrue();
         Caller who = VERIFIER.verify(seen.path("identity").asString(), "POST", "/ch/" + CHANNEL + "/messages").caller();
         assertThat(who.isAnonymous()).isTrue();
+        // the name it came through is signed along: channel-service lets a public sender send on that ground alone
+        assertThat(who.isPublicSender()).isTrue();
+        assertThat(who.via()).isEqualTo(Caller.VIA_PUBLIC + "echo");
 
         // GET (with or without a token) is 405; sub-paths 404; unknown names naming's 404
         HttpResponse<String> get = send(HttpRequest.newBuilder(uri("/pub/echo")).GET());

@@ -20,6 +20,8 @@ public record Caller(String subject, List<String> roles, String via) {
     public static final String ATTRIBUTE = Caller.class.getName();
     /** Someone outside calling a public interface (/pub/{name}) without a token. */
     public static final Caller ANONYMOUS = new Caller("anonymous", List.of(), "gateway");
+    /** The {@link #via} of an anonymous send the gateway let in through a public name it resolved in naming. */
+    public static final String VIA_PUBLIC = "gateway/pub/";
 
     public Caller {
         if (subject == null || subject.isBlank()) throw new IllegalArgumentException("a caller has a subject");
@@ -41,4 +43,18 @@ public record Caller(String subject, List<String> roles, String via) {
     public boolean isAnonymous() { return "anonymous".equals(subject) && roles.isEmpty(); }
 
     public Caller via(String signer) { return new Caller(subject, roles, signer); }
+
+    /**
+     * Someone outside sending through {@code POST /pub/{name}}: anonymous, but the gateway vouches
+     * that the channel's owner published its send endpoint under that name (naming checked the
+     * owner), and the signed header is bound to exactly that channel's send path.
+     */
+    public static Caller publicSender(String name) {
+        return new Caller("anonymous", List.of(), VIA_PUBLIC + name);
+    }
+
+    /** An anonymous caller that came in through a public interface ({@link #publicSender}). */
+    public boolean isPublicSender() {
+        return isAnonymous() && via != null && via.startsWith(VIA_PUBLIC);
+    }
 }

@@ -30,6 +30,20 @@ class InternalIdentityTest {
     }
 
     @Test
+    void anyCharactersInTheClaimsSurviveSigningAndVerifying() throws Exception {
+        // subjects come from tokens and paths from clients: quotes, backslashes, controls and non-ASCII must not break the JSON
+        Caller odd = new Caller("a\"l\\i\nce\u0001 é 雪", List.of("r\"1", "", "ü"), "node:\"E0\"");
+        String path = "/fs/%22x%5C/\"q\\";
+        String h = identity.sign(odd, "PATCH", path);
+        InternalIdentity.Verified v = identity.verify(h, "PATCH", path);
+        assertThat(v.caller()).isEqualTo(odd);
+        // nonces stay unique across many headers (they are what the replay guard remembers)
+        java.util.Set<String> nonces = new java.util.HashSet<>();
+        for (int i = 0; i < 1000; i++) nonces.add(identity.verify(identity.sign(odd, "GET", "/x"), "GET", "/x").nonce());
+        assertThat(nonces).hasSize(1000);
+    }
+
+    @Test
     void anotherKeyTamperedClaimsAndGarbageAreRefused() {
         String h = identity.sign(Caller.of("alice", List.of()), "GET", "/fs");
         InternalIdentity other = new InternalIdentity("another-key-of-at-least-thirty-two-bytes", Duration.ofSeconds(30));

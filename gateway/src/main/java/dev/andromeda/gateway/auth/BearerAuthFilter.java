@@ -6,7 +6,7 @@ import dev.andromeda.gateway.problem.Problems;
 import java.util.List;
 import org.springframework.core.Ordered;
 import org.springframework.http.HttpHeaders;
-import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.HttpMethod;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
@@ -14,14 +14,15 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * Every request but the health probes, the API documentation and the public interfaces
- * ({@code POST /pub/{name}}, let through by {@code PublicInterfaceFilter}) carries
- * {@code Authorization: Bearer <JWT>}. Whatever a client sent as an internal header
+ * Every request but the health probes, the API documentation, the public interfaces
+ * ({@code POST /pub/{name}}, let through by {@code PublicInterfaceFilter}) and reads of
+ * world-readable data ({@code GET/HEAD /fs/…} without a token, sent as {@link Caller#ANONYMOUS})
+ * carries {@code Authorization: Bearer <JWT>}. Whatever a client sent as an internal header
  * ({@code X-M31-Identity}, {@code X-M31-Subject}, {@code X-M31-Roles}, {@code X-M31-Routed}) is
- * stripped first. The verified identity is kept as the exchange attribute {@link Caller#ATTRIBUTE};
- * {@code IdentityHeaderFilter} signs it into {@code X-M31-Identity} for the service the request
- * is routed to, which trusts nothing else. {@code X-M31-Subject} / {@code X-M31-Roles} still go
- * along, for logs only.
+ * never sent upstream. The verified identity is kept as the exchange attribute {@link Caller#ATTRIBUTE};
+ * {@code IdentityHeaderFilter} strips the client's copies, signs it into {@code X-M31-Identity} for
+ * the service the request is routed to, which trusts nothing else, and adds {@code X-M31-Subject} /
+ * {@code X-M31-Roles}, for logs only.
  */
 public class BearerAuthFilter implements WebFilter, Ordered {
 
@@ -33,14 +34,24 @@ public class BearerAuthFilter implements WebFilter, Ordered {
     /** Runs early: before the gateway's own filters and handler mappings, after nothing that routes. */
     public static final int ORDER = Ordered.HIGHEST_PRECEDENCE + 100;
 
-    static final List<String> STRIPPED = List.of(SUBJECT_HEADER, ROLES_HEADER, InternalIdentity.HEADER, ROUTED_HEADER);
+    public static final List<String> STRIPPED = List.of(SUBJECT_HEADER, ROLES_HEADER, InternalIdentity.HEADER, ROUTED_HEADER);
 
     private final TokenVerifier verifier;
     private final Problems problems;
+    private final boolean anonymousReads;
 
     public BearerAuthFilter(TokenVerifier verifier, Problems problems) {
+        this(verifier, problems, true);
+    }
+
+    /**
+     * @param anonymousReads whether a token-less GET/HEAD under {@code /fs} goes to the store as
+     *                       {@link Caller#ANONYMOUS} (the store answers world-readable data and 401s the rest)
+     */
+    public BearerAuthFilter(TokenVerifier verifier, Problems problems, boolean anonymousReads) {
         this.verifier = verifier;
         this.problems = problems;
+        this.anonymousReads = anonymousReads;
     }
 
     @Override
@@ -49,11 +60,18 @@ public class BearerAuthFilter implements WebFilter, Ordered {
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
         String path = exchange.getRequest().getPath().pathWithinApplication().value();
+        // what a client claims in internal headers is dropped where the upstream request is made
+        // (IdentityHeaderFilter, for every route): the request's headers are copied once, there
         if (isOpen(path) || Boolean.TRUE.equals(exchange.getAttribute(OPEN_ATTR))) {
-            return chain.filter(exchange.mutate().request(r -> r.headers(h -> STRIPPED.forEach(h::remove))).build());
+            return chain.filter(exchange);
         }
         List<String> values = exchange.getRequest().getHeaders().getOrEmpty(HttpHeaders.AUTHORIZATION);
         if (values.isEmpty()) {
+            if (anonymousReads && isAnonymousRead(exchange.getRequest().getMethod(), path)) {
+                // only the absence of a token comes here: a wrong or expired one is refused below, never downgraded
+                exchange.getAttributes().put(Caller.ATTRIBUTE, Caller.ANONYMOUS);
+                return chain.filter(exchange);
+            }
             return refuse(exchange, null, "an Authorization: Bearer token is required");
         }
         if (values.size() > 1) {
@@ -64,20 +82,30 @@ public class BearerAuthFilter implements WebFilter, Ordered {
             return refuse(exchange, "invalid_request", "the Authorization header must be a Bearer token");
         }
         String token = value.substring(7).trim();
+        TokenVerifier.Identity known = verifier.known(token);
+        if (known != null) {
+            // a token seen before: no parsing, no signature check, no hop off the event loop
+            exchange.getAttributes().put(Caller.ATTRIBUTE, Caller.of(known.subject(), known.roles()));
+            return chain.filter(exchange);
+        }
         Mono<TokenVerifier.Identity> verified = Mono.fromCallable(() -> verifier.verify(token));
         if (verifier.mayBlock()) verified = verified.subscribeOn(Schedulers.boundedElastic()); // a JWKS fetch blocks
         return verified
                 .map(who -> {
                     exchange.getAttributes().put(Caller.ATTRIBUTE, Caller.of(who.subject(), who.roles()));
-                    ServerHttpRequest request = exchange.getRequest().mutate().headers(h -> {
-                        STRIPPED.forEach(h::remove);
-                        h.set(SUBJECT_HEADER, who.subject());
-                        h.set(ROLES_HEADER, String.join(",", who.roles()));
-                    }).build();
-                    return exchange.mutate().request(request).build();
+                    return exchange;
                 })
                 .onErrorResume(TokenVerifier.InvalidToken.class, e -> refuse(exchange, "invalid_token", e.getMessage()).then(Mono.empty()))
                 .flatMap(chain::filter);
+    }
+
+    /**
+     * World-readable data: reading under {@code /fs} needs no token; the store decides what the
+     * anonymous caller may see (spaces and objects whose {@code readers} label holds {@code *}).
+     * Nothing else — no write, no other service — is reached without one.
+     */
+    static boolean isAnonymousRead(HttpMethod method, String path) {
+        return (method == HttpMethod.GET || method == HttpMethod.HEAD) && (path.equals("/fs") || path.startsWith("/fs/"));
     }
 
     /** Health probes and the API documentation need no token. */

@@ -24,7 +24,10 @@ public final class GatewaySigner {
     /** Sets (replacing any) the identity header for {@code who} making {@code method rawPath}. */
     public void sign(HttpHeaders headers, Caller who, String method, String rawPath) {
         headers.remove(InternalIdentity.HEADER);
-        if (identity != null && who != null) headers.set(InternalIdentity.HEADER, identity.sign(who.via("gateway"), method, rawPath));
+        if (identity == null || who == null) return;
+        // a public sender keeps the name it came through (channel-service lets it send on that ground alone)
+        Caller signed = who.isPublicSender() ? who : who.via("gateway");
+        headers.set(InternalIdentity.HEADER, identity.sign(signed, method, rawPath));
     }
 
     /** For the gateway's own requests to naming. */

@@ -46,6 +46,18 @@ public final class TokenVerifier {
     private final DefaultJWTProcessor<SecurityContext> jwks;
     private final String issuer;
     private final Duration skew;
+    /**
+     * Tokens already verified, by their exact text: a client sends the same token on every request,
+     * and parsing, MAC/signature checking and claim reading is most of the gateway's own work on a
+     * request. An entry holds until the token's expiry (plus the skew, as {@link #identity} allows),
+     * but no longer than {@link #CACHE_FOR}, so that a key withdrawn from the JWKS stops admitting
+     * tokens soon. Only good tokens are remembered; the map is bounded.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, Cached> verified = new java.util.concurrent.ConcurrentHashMap<>();
+    static final Duration CACHE_FOR = Duration.ofSeconds(60);
+    static final int CACHE_ENTRIES = 10_000;
+
+    private record Cached(Identity identity, long untilMillis) {}
 
     /** HS256 only. */
     public TokenVerifier(String secret, String issuer, Duration skew) {
@@ -90,6 +102,34 @@ public final class TokenVerifier {
     public boolean mayBlock() { return jwks != null; }
 
     public Identity verify(String token) throws InvalidToken {
+        long now = System.currentTimeMillis();
+        Cached hit = verified.get(token);
+        if (hit != null) {
+            if (now <= hit.untilMillis()) return hit.identity();
+            verified.remove(token, hit);
+        }
+        Cached fresh = verifyUncached(token, now);
+        remember(token, fresh, now);
+        return fresh.identity();
+    }
+
+    private void remember(String token, Cached fresh, long now) {
+        if (verified.size() >= CACHE_ENTRIES) {
+            verified.values().removeIf(c -> c.untilMillis() < now);
+            if (verified.size() >= CACHE_ENTRIES) return; // many distinct live tokens: verify them each time
+        }
+        verified.put(token, fresh);
+    }
+
+    int cached() { return verified.size(); }
+
+    /** The identity of a token verified before and still good, or null (then {@link #verify} it). */
+    public Identity known(String token) {
+        Cached hit = verified.get(token);
+        return hit != null && System.currentTimeMillis() <= hit.untilMillis() ? hit.identity() : null;
+    }
+
+    private Cached verifyUncached(String token, long now) throws InvalidToken {
         SignedJWT jwt;
         try {
             jwt = SignedJWT.parse(token);
@@ -121,7 +161,10 @@ public final class TokenVerifier {
             throw new InvalidToken("the bearer token must be signed with " + (mac != null && jwks != null ? "HS256 or a published key (RS/ES/PS)"
                     : mac != null ? "HS256" : "a published key (RS/ES/PS)"));
         }
-        return identity(claims);
+        Identity who = identity(claims);
+        // answered from the cache until the token's own expiry (as checked above), for at most CACHE_FOR
+        long until = Math.min(claims.getExpirationTime().getTime() + skew.toMillis(), now + CACHE_FOR.toMillis());
+        return new Cached(who, until);
     }
 
     private Identity identity(JWTClaimsSet claims) throws InvalidToken {

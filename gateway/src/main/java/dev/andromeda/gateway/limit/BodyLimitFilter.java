@@ -38,7 +38,8 @@ public class BodyLimitFilter implements WebFilter, Ordered {
             return problems.write(exchange, 413, "too-large", "the request body is " + declared
                     + " bytes; the limit is " + max);
         }
-        if (declared >= 0) {
+        // a request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 6.3): nothing to count
+        if (declared >= 0 || !exchange.getRequest().getHeaders().containsHeader(org.springframework.http.HttpHeaders.TRANSFER_ENCODING)) {
             return chain.filter(exchange);
         }
         ServerHttpRequest counted = new ServerHttpRequestDecorator(exchange.getRequest()) {

@@ -56,7 +56,7 @@ public class PublicInterfaceFilter implements WebFilter, Ordered {
                 return problems.write(exchange, 502, "bad-gateway", "public name " + name + " does not name a channel");
             }
             exchange.getAttributes().put(BearerAuthFilter.OPEN_ATTR, Boolean.TRUE);
-            exchange.getAttributes().put(Caller.ATTRIBUTE, Caller.ANONYMOUS);
+            exchange.getAttributes().put(Caller.ATTRIBUTE, Caller.publicSender(name));
             exchange.getAttributes().put(PUB_ATTR, name);
             java.net.URI to = org.springframework.web.util.UriComponentsBuilder.fromUri(exchange.getRequest().getURI())
                     .replacePath(uri + "/messages").replaceQuery(null).build(true).toUri();

@@ -1,6 +1,6 @@
 package dev.andromeda.gateway.web;
 
-import java.security.SecureRandom;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.HexFormat;
 import java.util.regex.Pattern;
 import org.springframework.core.Ordered;
@@ -20,7 +20,13 @@ public class TraceContextFilter implements WebFilter, Ordered {
     public static final String TRACEPARENT = "traceparent";
     public static final String TRACESTATE = "tracestate";
     static final Pattern VALID = Pattern.compile("^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$");
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * Exchange attribute: the traceparent made here for a request that came without a valid one.
+     * {@code IdentityHeaderFilter} puts it on the upstream request (dropping the client's
+     * {@code tracestate}, which means nothing without its traceparent), so that the request's
+     * headers are copied once, there, rather than once per filter.
+     */
+    public static final String GENERATED_ATTR = TraceContextFilter.class.getName() + ".generated";
 
     @Override
     public int getOrder() { return Ordered.HIGHEST_PRECEDENCE + 10; }
@@ -33,10 +39,8 @@ public class TraceContextFilter implements WebFilter, Ordered {
         if (tp == null) {
             String fresh = generate();
             exchange.getResponse().getHeaders().set(TRACEPARENT, fresh);
-            return chain.filter(exchange.mutate().request(r -> r.headers(h -> {
-                h.set(TRACEPARENT, fresh);
-                h.remove(TRACESTATE); // a tracestate without its traceparent means nothing
-            })).build());
+            exchange.getAttributes().put(GENERATED_ATTR, fresh);
+            return chain.filter(exchange);
         }
         exchange.getResponse().getHeaders().set(TRACEPARENT, tp);
         return chain.filter(exchange);
@@ -50,10 +54,12 @@ public class TraceContextFilter implements WebFilter, Ordered {
     }
 
     public static String generate() {
+        // trace ids must be unique and random-looking, not secret: no need for SecureRandom's lock and syscalls
+        ThreadLocalRandom random = ThreadLocalRandom.current();
         byte[] trace = new byte[16];
         byte[] parent = new byte[8];
-        do { RANDOM.nextBytes(trace); } while (allZero(trace));
-        do { RANDOM.nextBytes(parent); } while (allZero(parent));
+        do { random.nextBytes(trace); } while (allZero(trace));
+        do { random.nextBytes(parent); } while (allZero(parent));
         HexFormat hex = HexFormat.of();
         return "00-" + hex.formatHex(trace) + "-" + hex.formatHex(parent) + "-01";
     }
