@@ -322,6 +322,54 @@ class ConstellationE2ETest {
     }
 
     @Test
+    void aSpaceBelongsToItsCreatorAndIsMadeWorldReadableInOneRequest() throws Exception {
+        String alice = userToken("alice"), bob = userToken("bob");
+        String space = "/fs/alices_notes";
+        HttpResponse<String> made = as(alice, "PUT", space, "{\"key\":\"name\",\"attrs\":{\"text\":\"Str\"}}", null);
+        assertThat(made.statusCode()).as(made.body()).isEqualTo(201);
+        assertThat(as(alice, "PUT", space + "/n1", "{\"attrs\":{\"text\":\"private\"}}", null).statusCode()).isEqualTo(201);
+        assertThat(as(alice, "PUT", space + "/n2", "{\"attrs\":{\"text\":\"for everyone\"}}", null).statusCode()).isEqualTo(201);
+
+        // someone else's space: 403 to read or write; without a token: 401 (from the store, not a leak)
+        assertThat(as(bob, "GET", space + "/n1", null, null).statusCode()).isEqualTo(403);
+        assertThat(as(bob, "PUT", space + "/n3", "{\"attrs\":{\"text\":\"x\"}}", null).statusCode()).isEqualTo(403);
+        HttpResponse<String> anonymous = anonymous("GET", space + "/n1");
+        assertThat(anonymous.statusCode()).as(anonymous.body()).isEqualTo(401);
+        assertThat(anonymous.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("problem+json"));
+
+        // one object made world-readable: that object only
+        HttpResponse<String> one = as(alice, "PATCH", space + "/n2/labels", "{\"set\":{\"readers\":\"*\"}}", null);
+        assertThat(one.statusCode()).as(one.body()).isEqualTo(200);
+        HttpResponse<String> n2 = anonymous("GET", space + "/n2");
+        assertThat(n2.statusCode()).as(n2.body()).isEqualTo(200);
+        assertThat(json.readTree(n2.body()).get("attrs").get("text").asString()).isEqualTo("for everyone");
+        assertThat(anonymous("GET", space + "/n1").statusCode()).isEqualTo(401);
+        assertThat(anonymous("GET", space).statusCode()).isEqualTo(401);
+
+        // the whole space made world-readable: one request by the owner (bob may not do it)
+        assertThat(as(bob, "PATCH", space, "{\"set\":{\"readers\":\"*\"}}", null).statusCode()).isEqualTo(403);
+        HttpResponse<String> pub = as(alice, "PATCH", space, "{\"set\":{\"readers\":\"*\"}}", null);
+        assertThat(pub.statusCode()).as(pub.body()).isEqualTo(200);
+        assertThat(anonymous("GET", space + "/n1").statusCode()).isEqualTo(200);
+        HttpResponse<String> listed = anonymous("GET", space + "?fmt=JSON");
+        assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
+        assertThat(json.readTree(listed.body()).size()).isEqualTo(2);
+        assertThat(json.readTree(anonymous("GET", "/fs").body()).toString()).contains("alices_notes");
+        // ... and nothing else became public: writing still needs a token, and bob may still not write
+        assertThat(http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + space + "/n9"))
+                .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString("{\"attrs\":{\"text\":\"x\"}}")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+        assertThat(as(bob, "PUT", space + "/n9", "{\"attrs\":{\"text\":\"x\"}}", null).statusCode()).isEqualTo(403);
+        assertThat(anonymous("GET", "/fibrils").statusCode()).isEqualTo(401);
+        assertThat(as(alice, "DELETE", space, null, null).statusCode()).isEqualTo(204);
+    }
+
+    private static HttpResponse<String> anonymous(String method, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + path)).timeout(Duration.ofSeconds(60))
+                .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
     void attacksOnTheEdgeAreRefusedWithProblemsBeforeReachingAService() throws Exception {
         // a BPF filter that tries the shell: 400 naming the field, even for an admin (nothing is run)
         HttpResponse<String> evil = call("GET", "/net/node=E0/tcpdmp?i=0&exp="
