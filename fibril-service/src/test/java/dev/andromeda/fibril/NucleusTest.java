@@ -162,6 +162,28 @@ class NucleusTest {
     }
 
     @Test
+    void aSpawnThatFailsAfterSysSpawnAnsweredIsReportedOnTheChildsChannel() {
+        // sys.spawn answers with the endpoints and places the child in the background: a refusal
+        // by the scheduler arrives where the parent waits for the child's report
+        var placing = node.mantle.spawner;
+        node.mantle.spawner = req -> { throw new dev.andromeda.common.problem.M31Problem(409, "conflict", "no node fits", "node"); };
+        Fibril f;
+        try {
+            f = node.run("var sys = require('sys');\n"
+                + "var pairs = [];\n"
+                + "for (var i = 0; i < 3; i++) pairs.push(sys.spawn(function (n) { return n; }, [i]));\n"
+                + "var errs = [];\n"
+                + "for (var j = 0; j < 3; j++) errs.push(pairs[j][1].recv().err);\n"
+                + "errs");
+        } finally {
+            node.mantle.spawner = placing;
+        }
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result()).hasSize(3);
+        for (var e : f.result()) assertThat(e.asString()).startsWith("sys.spawn: ").contains("no node fits");
+    }
+
+    @Test
     void theEnvironmentIsInheritedReadOnly() {
         Fibril f = node.nucleus.spawn(new dev.andromeda.fibril.nucleus.SpawnSpec(dev.andromeda.fibril.nucleus.Program.Kind.SCRIPT,
                 "var sys = require('sys'); var r = [];\n"

@@ -5,6 +5,7 @@ import dev.andromeda.api.model.Fibril;
 import dev.andromeda.api.model.SpawnRequest;
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Callers;
 import dev.andromeda.fibril.nucleus.Nucleus;
 import dev.andromeda.fibril.nucleus.Program;
 import dev.andromeda.fibril.nucleus.SpawnSpec;
@@ -51,7 +52,8 @@ public class FibrilsController implements FibrilsApi {
                 args == null || args.isNull() ? json.createArrayNode() : (ArrayNode) args,
                 env == null || env.isNull() ? json.createObjectNode() : (ObjectNode) env,
                 req.getParent(), req.getToChild(), req.getFromChild());
-        var f = nucleus.spawn(spec, Boolean.TRUE.equals(req.getAnchor()));
+        // the fibril acts for whoever signed this request (the scheduler forwards the user's identity)
+        var f = nucleus.spawn(spec, Boolean.TRUE.equals(req.getAnchor()), Callers.current());
         return ResponseEntity.created(URI.create("/fibrils/" + f.id())).body(FibrilViews.view(f, nucleus.node()));
     }
 

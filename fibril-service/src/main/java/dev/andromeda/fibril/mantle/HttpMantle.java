@@ -2,6 +2,7 @@ package dev.andromeda.fibril.mantle;
 
 import dev.andromeda.common.config.M31Properties;
 import dev.andromeda.common.http.ServiceClient;
+import dev.andromeda.common.security.Caller;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -26,6 +27,11 @@ public final class HttpMantle implements Mantle {
     public HttpMantle(ServiceClient client, M31Properties props) {
         this.client = client;
         this.props = props;
+    }
+
+    @Override
+    public Mantle as(Caller who) {
+        return who == null ? this : new HttpMantle(client.as(who), props);
     }
 
     private String store() { return props.service("store"); }

@@ -1,5 +1,6 @@
 package dev.andromeda.fibril.mantle;
 
+import dev.andromeda.common.security.Caller;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -12,6 +13,12 @@ import tools.jackson.databind.JsonNode;
  * unreachable-service problem; the nucleus turns either into a JS error in the script.
  */
 public interface Mantle {
+
+    /**
+     * This mantle acting for {@code who}: its calls carry who's signed identity, so the services
+     * check owners and ACLs against that user, not against the node. Null: the node itself.
+     */
+    default Mantle as(Caller who) { return this; }
 
     /** A space as the store lists it: its name and the name of its key attribute. */
     record SpaceInfo(String name, String key) {}

@@ -3,6 +3,8 @@ package dev.andromeda.fibril.nucleus;
 import dev.andromeda.fibril.sandbox.FibrilStop;
 import dev.andromeda.fibril.sandbox.SandboxContextFactory;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Caller;
+import dev.andromeda.fibril.mantle.Mantle;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
@@ -78,6 +80,9 @@ public final class Fibril implements SandboxContextFactory.Meter {
     private volatile long generation = 1;
     private volatile Transfer transfer;
     private volatile String movedTo;
+    /** Who spawned it (as the request that spawned it was signed), whose identity its calls carry; null: the node's own. */
+    private volatile Caller caller;
+    private volatile Mantle mantle;
 
     // the carrier's, or the parked operation's: never two threads at once
     ScriptableObject scope;
@@ -150,6 +155,21 @@ public final class Fibril implements SandboxContextFactory.Meter {
         instructions = instructionsValue;
     }
     public Transfer transfer() { return transfer; }
+
+    /** Who this fibril acts for: the user who spawned it (or whoever spawned its spawner); null: the node. */
+    public Caller caller() { return caller; }
+
+    void actFor(Caller who) {
+        caller = who;
+        mantle = null;
+    }
+
+    /** The mantle as this fibril's caller: every store, channel and scheduler call of the fibril goes through it. */
+    public Mantle mantle() {
+        Mantle m = mantle;
+        if (m == null) mantle = m = nucleus.mantle().as(caller);
+        return m;
+    }
     public String movedTo() { return movedTo; }
 
     /** Per-fibril values modules keep (the sys object, caches): never shared between fibrils. */

@@ -2,6 +2,7 @@ package dev.andromeda.fibril.nucleus;
 
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Caller;
 import dev.andromeda.fibril.effects.EffectCombiner;
 import dev.andromeda.fibril.json.JsJson;
 import dev.andromeda.fibril.mantle.Mantle;
@@ -117,6 +118,7 @@ public final class Nucleus implements AutoCloseable {
         this.carriers = new ThreadPoolExecutor(count, count, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 r -> daemon(new Thread(null, r, "fibril-" + node + "-carrier-" + n.incrementAndGet(), 16L << 20)));
         this.timers = Executors.newScheduledThreadPool(1, r -> daemon(new Thread(r, "fibril-" + node + "-timer")));
+        combiner.pacedWhile(() -> carriers.getActiveCount() > 0 || !carriers.getQueue().isEmpty());
     }
 
     private static Thread daemon(Thread t) {
@@ -152,6 +154,14 @@ public final class Nucleus implements AutoCloseable {
      * and the spawn acknowledged, so that it can be started again elsewhere.
      */
     public Fibril spawn(SpawnSpec spec, boolean anchored) {
+        return spawn(spec, anchored, null);
+    }
+
+    /**
+     * As above, for {@code caller} (who signed the spawn request; null: the node itself): the
+     * fibril acts with that identity in every call it makes, and so do its children.
+     */
+    public Fibril spawn(SpawnSpec spec, boolean anchored, Caller caller) {
         Program program = load(spec);
         checkSize("args", spec.args());
         checkSize("env", spec.env());
@@ -161,6 +171,7 @@ public final class Nucleus implements AutoCloseable {
         Fibril f = new Fibril(Ids.newId(Ids.FIBRIL), this, program, spec,
                 settings.getTimeSlice().toNanos(), settings.getMaxInstructions());
         f.anchor(anchored);
+        f.actFor(caller);
         checkpointSpawn(f, spec);
         live.put(f.id(), f);
         bind(f);
