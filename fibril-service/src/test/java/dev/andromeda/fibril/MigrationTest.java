@@ -169,6 +169,33 @@ class MigrationTest {
     }
 
     @Test
+    void aMovedFibrilStillActsForItsSpawner() throws Exception {
+        var alice = dev.andromeda.common.security.Caller.of("alice", List.of("admin"));
+        Fibril f = a.spawn(new SpawnSpec(Program.Kind.SCRIPT, "var sys = require('sys'), fs = require('fs');"
+                + " sys.sleep(300); fs.mkdir('after', {key: 'k'}); sys.self().node", null, F.arrayNode(), F.objectNode(),
+                null, null, null), false, alice);
+        Thread.sleep(100);
+        await(a.migrate(f.id(), "B"));
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().asString()).isEqualTo("B");
+        assertThat(there.caller()).isEqualTo(alice);
+        assertThat(mantle.callsAs).contains(new FakeMantle.Call("alice", "makeSpace", "after"));
+    }
+
+    @Test
+    void aFibrilMovesWithItsUserModuleAndItsModuleState() throws Exception {
+        String fp = mantle.putCode("var n = 0; exports.next = function () { return ++n; };").join();
+        Fibril f = spawn(a, "var sys = require('sys'), m = require('/code/" + fp + "'); m.next(); m.next();"
+                + " sys.sleep(300); [m.next(), sys.self().node, require('/code/" + fp + "') === m]");
+        Thread.sleep(100);
+        await(a.migrate(f.id(), "B"));
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().toString()).isEqualTo("[3,\"B\",true]");
+    }
+
+    @Test
     void anAnchoredFibrilDoesNotMoveAndAnUnknownNodeIsNotFound() throws Exception {
         Fibril f = spawn(a, "var sys = require('sys'); sys.anchor(); sys.sleep(300); sys.self().node");
         Thread.sleep(100);

@@ -31,7 +31,8 @@ public final class HttpMantle implements Mantle {
 
     @Override
     public Mantle as(Caller who) {
-        return who == null ? this : new HttpMantle(client.as(who), props);
+        ServiceClient signing = client.as(who);
+        return signing == client ? this : new HttpMantle(signing, props);
     }
 
     private String store() { return props.service("store"); }
@@ -131,6 +132,16 @@ public final class HttpMantle implements Mantle {
         ObjectNode b = F.objectNode().put("id", id).put("kind", kind).put("node", props.getNode())
                 .put("url", props.getSelfUrl()).put("generation", 1);
         return client.sendAsync("PUT", props.service("naming") + "/names/bindings/" + seg(id), b, Void.class, TIMEOUT);
+    }
+
+    @Override
+    public CompletableFuture<String> alias(String name) {
+        return client.sendAsync("GET", props.service("naming") + "/names/" + seg(name), null, JsonNode.class, TIMEOUT)
+                .thenApply(n -> n == null || !n.hasNonNull("uri") ? null : n.get("uri").asString())
+                .exceptionally(err -> {
+                    if (unwrap(err) instanceof ServiceClient.RemoteProblem p && (p.status() == 404 || p.status() == 410)) return null;
+                    throw err instanceof CompletionException ce ? ce : new CompletionException(err);
+                });
     }
 
     @Override

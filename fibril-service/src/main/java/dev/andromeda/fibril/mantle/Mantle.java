@@ -66,6 +66,9 @@ public interface Mantle {
 
     // naming and scheduler
 
+    /** The URI an alias names ({@code GET /names/{alias}}), or null when there is no such alias. */
+    CompletableFuture<String> alias(String name);
+
     /** Binds a fibril or node id to this node, so the gateway routes its URIs here. */
     CompletableFuture<Void> bind(String id, String kind);
 

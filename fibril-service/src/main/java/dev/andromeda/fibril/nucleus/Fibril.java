@@ -164,6 +164,21 @@ public final class Fibril implements SandboxContextFactory.Meter {
         mantle = null;
     }
 
+    /** A caller as packets and checkpoints carry it: subject and roles (who relayed it is not kept). */
+    static ObjectNode callerJson(Caller c) {
+        ObjectNode o = tools.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("subject", c.subject());
+        ArrayNode roles = o.putArray("roles");
+        c.roles().forEach(roles::add);
+        return o;
+    }
+
+    static Caller caller(JsonNode json) {
+        if (json == null || !json.hasNonNull("subject") || json.get("subject").asString().isBlank()) return null;
+        java.util.List<String> roles = new java.util.ArrayList<>();
+        for (JsonNode r : json.path("roles")) roles.add(r.asString());
+        return Caller.of(json.get("subject").asString(), roles);
+    }
+
     /** The mantle as this fibril's caller: every store, channel and scheduler call of the fibril goes through it. */
     public Mantle mantle() {
         Mantle m = mantle;
@@ -171,6 +186,16 @@ public final class Fibril implements SandboxContextFactory.Meter {
         return m;
     }
     public String movedTo() { return movedTo; }
+
+    /** Its global scope (null before it first runs and after it ended). */
+    public ScriptableObject globalScope() { return scope; }
+
+    /** User modules it has loaded (their compiled code travels by reference when it moves). */
+    private final Map<String, Program> modules = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public void usesModule(Program p) { modules.put(p.fingerprint(), p); }
+
+    java.util.Collection<Program> modules() { return modules.values(); }
 
     /** Per-fibril values modules keep (the sys object, caches): never shared between fibrils. */
     public Map<String, Object> locals() { return locals; }

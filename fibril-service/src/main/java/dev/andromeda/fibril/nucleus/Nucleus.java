@@ -198,6 +198,7 @@ public final class Nucleus implements AutoCloseable {
         packet.put("kind", f.program().kind().name()).put("fingerprint", f.program().fingerprint());
         packet.set("args", f.args());
         packet.set("env", f.env());
+        if (f.caller() != null) packet.set("caller", Fibril.callerJson(f.caller()));
         packet.put("parent", f.parent()).put("toChild", f.toChild()).put("fromChild", f.fromChild()).put("anchored", f.anchored())
                 .put("created", f.created().toEpochMilli());
         // a script sent as source is stored under /code too, so the checkpoint names all it needs
@@ -257,13 +258,19 @@ public final class Nucleus implements AutoCloseable {
     private Program compile(Program.Kind kind, String source, String fp, String field) {
         String name = kind == Program.Kind.SCRIPT ? "script" : "code/" + fp.substring(0, 12);
         try (Context cx = factory.enterContext()) {
-            // a function travels as its own text; in parentheses it is an expression whose value is the function
-            String text = kind == Program.Kind.SCRIPT ? source : "(" + source + "\n)";
+            // a function travels as its own text; in parentheses it is an expression whose value is the function;
+            // a module's text goes on the wrapper's first line, so its line numbers stay its own
+            String text = switch (kind) {
+                case SCRIPT -> source;
+                case FUNCTION -> "(" + source + "\n)";
+                case MODULE -> MODULE_HEAD + source + "\n})";
+            };
             Script script = cx.compileString(text, name, 1, null);
             return new Program(kind, fp, script, source);
         } catch (EvaluatorException e) {
             int col = e.columnNumber();
             if (kind == Program.Kind.FUNCTION && e.lineNumber() == 1 && col > 0) col--;
+            if (kind == Program.Kind.MODULE && e.lineNumber() == 1) col = Math.max(0, col - MODULE_HEAD.length());
             String near = e.lineSource() == null ? "" : ": " + abbreviate(e.lineSource().strip());
             throw M31Problem.badRequest(field, "syntax error at line " + e.lineNumber() + ", column " + col
                     + ": " + e.details() + near);
@@ -272,6 +279,56 @@ public final class Nucleus implements AutoCloseable {
 
     private static String abbreviate(String s) {
         return s.length() > 120 ? s.substring(0, 120) + "…" : s;
+    }
+
+    private static final String MODULE_HEAD = "(function (module, exports, require) {";
+
+    /** A user module compiled on this node, or null. */
+    public Program cachedModule(String fingerprint) {
+        return code.get(Program.Kind.MODULE, fingerprint);
+    }
+
+    /**
+     * A user module by fingerprint: compiled once per node, its source fetched from /code through
+     * {@code via} (the fibril's mantle). Fails with a 404 problem when nothing is stored there, a
+     * 400 naming line and column for a syntax error, a 413 past the source limit.
+     */
+    public CompletableFuture<Program> module(String fingerprint, Mantle via) {
+        Program known = cachedModule(fingerprint);
+        if (known != null) return CompletableFuture.completedFuture(known);
+        return via.getCode(fingerprint).handle((source, e) -> {
+            if (e != null) {
+                Throwable t = Fibril.unwrap(e);
+                if (t instanceof M31Problem p && p.status() == 404) {
+                    throw M31Problem.notFound("no module /code/" + fingerprint + ": nothing is stored under that fingerprint");
+                }
+                throw t instanceof RuntimeException re ? re : new java.util.concurrent.CompletionException(t);
+            }
+            return moduleFrom(fingerprint, source);
+        });
+    }
+
+    private Program moduleFrom(String fingerprint, String source) {
+        if (source.getBytes(StandardCharsets.UTF_8).length > settings.getMaxSourceBytes()) {
+            throw M31Problem.tooLarge("source", "module /code/" + fingerprint + " is larger than " + settings.getMaxSourceBytes() + " bytes");
+        }
+        if (!CodeCache.fingerprint(source).equals(fingerprint)) {
+            throw M31Problem.badRequest("fingerprint", "the store answered code that does not match /code/" + fingerprint);
+        }
+        Program known = cachedModule(fingerprint);
+        if (known != null) return known;
+        Program p = compile(Program.Kind.MODULE, source, fingerprint, "module /code/" + fingerprint);
+        code.put(p);
+        return p;
+    }
+
+    /** A module a moving fibril arrives with: the node's compiled one, fetched now if need be (a request thread). */
+    Program moduleNow(String fingerprint) {
+        try {
+            return module(fingerprint, mantle).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw M31Problem.unavailable("cannot load module /code/" + fingerprint + " for an arriving fibril: " + Fibril.describe(e));
+        }
     }
 
     /** Stores a function's source under /code once per node; completes with its fingerprint. */
@@ -424,7 +481,7 @@ public final class Nucleus implements AutoCloseable {
             ObjectNode msg = F.objectNode();
             if (state == Fibril.State.DONE) msg.set("ok", result);
             else msg.put("err", error);
-            return retry(() -> mantle.send(f.fromChild(), msg, f.id() + ":end"), 10, 200);
+            return retry(() -> f.mantle().send(f.fromChild(), msg, f.id() + ":end"), 10, 200);
         });
         reported.whenComplete((v, e) -> {
             if (e != null) log.warn("fibril {}: could not tell its parent it ended: {}", f.id(), Fibril.describe(e));

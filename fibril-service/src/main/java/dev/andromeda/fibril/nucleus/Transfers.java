@@ -130,6 +130,7 @@ final class Transfers {
             if (f.program().script() != null) {
                 programs.put(f.program().script(), new FibrilStreams.ProgramRef(f.program().kind().name(), f.program().fingerprint()));
             }
+            for (Program m : f.modules()) programs.put(m.script(), new FibrilStreams.ProgramRef(m.kind().name(), m.fingerprint()));
             try (FibrilStreams.Out out = new FibrilStreams.Out(bos, nucleus.library(), shared, programs)) {
                 out.writeObject(new Object[] {cont, f.scope, travelling, locals, r.restart()});
             }
@@ -264,6 +265,8 @@ final class Transfers {
         h.put("instructions", f.instructions());
         h.put("anchored", !clone && f.anchored());
         h.put("generation", f.generation());
+        // whom it acts for travels with it (the packet is signed: only a node can say so)
+        if (f.caller() != null) h.set("caller", Fibril.callerJson(f.caller()));
         h.put("what", r.what());
         h.put("errorsToScript", r.errorsToScript());
         if (r.error() != null && !scriptClone) h.put("error", r.error());
@@ -363,10 +366,13 @@ final class Transfers {
         String fp = h.path("fingerprint").asString();
         Program program = nucleus.program(kind, fp, text(h, "source"));
         Object[] graph;
+        Map<String, Program> modules = new HashMap<>();
         try (Context cx = nucleus.factory().enterContext();
              FibrilStreams.In in = new FibrilStreams.In(new ByteArrayInputStream(state), nucleus.library(), shared,
                      nucleus.settings().getMaxPacketBytes() + 1024,
-                     ref -> ref.fingerprint().equals(fp) && ref.kind().equals(kind.name()) ? program.script() : null)) {
+                     ref -> ref.fingerprint().equals(fp) && ref.kind().equals(kind.name()) ? program.script()
+                             : ref.kind().equals(Program.Kind.MODULE.name()) ? modules.computeIfAbsent(ref.fingerprint(), nucleus::moduleNow).script()
+                             : null)) {
             graph = (Object[]) in.readObject();
         } catch (IOException | ClassNotFoundException | ClassCastException e) {
             log.warn("node {}: refused the state of migrating fibril {}: {}", nucleus.node(), id, e.toString());
@@ -381,6 +387,8 @@ final class Transfers {
                 text(h, "cloneOf"));
         f.restore(h.path("seq").asLong(0), h.path("instructions").asLong(0));
         f.anchor(h.path("anchored").asBoolean(false));
+        f.actFor(Fibril.caller(h.get("caller")));
+        modules.values().forEach(f::usesModule);
         f.scope = (ScriptableObject) graph[1];
         @SuppressWarnings("unchecked")
         Map<String, Object> locals = (Map<String, Object>) graph[3];
