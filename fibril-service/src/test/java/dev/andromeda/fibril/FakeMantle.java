@@ -161,6 +161,7 @@ public final class FakeMantle implements Mantle {
 
     @Override
     public CompletableFuture<JsonNode> putObject(String space, String key, JsonNode write) {
+        onPut.accept(key);
         return async(() -> {
             Map<String, ObjectNode> m = objects.get(space);
             if (m == null) throw problem(404, "no space " + space);
@@ -336,6 +337,19 @@ public final class FakeMantle implements Mantle {
         bound.add(id);
         return CompletableFuture.completedFuture(null);
     }
+
+    /** What kills a fibril on a node of this fake constellation (the node's DELETE /fibrils/{id}). */
+    final Map<String, Function<String, JsonNode>> killers = new ConcurrentHashMap<>();
+
+    @Override
+    public CompletableFuture<JsonNode> kill(String node, String id) {
+        Function<String, JsonNode> k = killers.get(node);
+        if (k == null) return CompletableFuture.failedFuture(problem(404, "no node " + node));
+        return async(() -> k.apply(id));
+    }
+
+    /** Called with each object key written (a hook for tests that act in the middle of a move). */
+    volatile Consumer<String> onPut = k -> { };
 
     /** Aliases of this fake naming: name → URI. */
     final Map<String, String> aliases = new ConcurrentHashMap<>();

@@ -177,13 +177,22 @@ public final class HttpMantle implements Mantle {
 
     @Override
     public CompletableFuture<JsonNode> deliver(String node, JsonNode packet) {
-        return lookup(node).thenCompose(b -> {
+        return nodeUrl(node).thenCompose(url -> client.sendAsync("POST", url + "/net/node=" + seg(node) + "/arrivals", packet,
+                JsonNode.class, Duration.ofSeconds(60)));
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> kill(String node, String id) {
+        return nodeUrl(node).thenCompose(url -> client.sendAsync("DELETE", url + "/fibrils/" + seg(id), null, JsonNode.class, TIMEOUT));
+    }
+
+    /** A live node's base URL, from naming; a 404 problem when naming knows no such node. */
+    private CompletableFuture<String> nodeUrl(String node) {
+        return lookup(node).thenApply(b -> {
             if (b == null || b.path("gone").asBoolean(false) || !b.hasNonNull("url") || !"node".equals(b.path("kind").asString())) {
                 throw new ServiceClient.RemoteProblem(404, "no node " + node + " in this constellation", "node", null);
             }
-            String url = b.get("url").asString();
-            return client.sendAsync("POST", stripSlash(url) + "/net/node=" + seg(node) + "/arrivals", packet, JsonNode.class,
-                    Duration.ofSeconds(60));
+            return stripSlash(b.get("url").asString());
         });
     }
 

@@ -89,6 +89,9 @@ public interface Mantle {
     /** Hands a signed migration packet to {@code node} (found through naming: a 404 problem when unknown). */
     CompletableFuture<JsonNode> deliver(String node, JsonNode packet);
 
+    /** Kills fibril {@code id} on {@code node} (found through naming), as {@code DELETE /fibrils/{id}} there. */
+    CompletableFuture<JsonNode> kill(String node, String id);
+
     /** The live nodes of the constellation, name → url. */
     CompletableFuture<Map<String, String>> nodes();
 

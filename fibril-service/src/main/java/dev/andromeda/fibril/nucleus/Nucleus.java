@@ -481,6 +481,8 @@ public final class Nucleus implements AutoCloseable {
             ObjectNode msg = F.objectNode();
             if (state == Fibril.State.DONE) msg.set("ok", result);
             else msg.put("err", error);
+            // a clone reports on its original's channel: the parent can tell the two reports apart
+            if (f.cloneOf() != null) msg.put("clone", f.id()).put("cloneOf", f.cloneOf());
             return retry(() -> f.mantle().send(f.fromChild(), msg, f.id() + ":end"), 10, 200);
         });
         reported.whenComplete((v, e) -> {

@@ -156,7 +156,13 @@ final class Transfers {
         // effects first (the fibril's batches are this node's), then the checkpoint, then the hand-over
         nucleus.combiner().awaitDurable(f.lastEffectGen())
                 .thenCompose(v -> checkpoint(newId, t.kind == Fibril.Transfer.Kind.MOVE ? "moving" : "cloned", t.node, f.seq(), packet))
-                .thenCompose(v -> nucleus.mantle().deliver(t.node, packet))
+                .thenCompose(v -> {
+                    // killed while it was being packed: it does not move, it ends here (see stay)
+                    if (t.kind == Fibril.Transfer.Kind.MOVE && f.stopRequest() != null) {
+                        throw M31Problem.conflict("fibril " + f.id() + " was killed before it could move");
+                    }
+                    return nucleus.mantle().deliver(t.node, packet);
+                })
                 .handle((answer, err) -> {
                     if (err == null) return CompletableFuture.completedFuture(answer);
                     return settle(newId, t, Fibril.unwrap(err));
@@ -168,6 +174,7 @@ final class Transfers {
                         log.info("fibril {} moved from {} to {} (generation {})", f.id(), nucleus.node(), t.node,
                                 answer == null ? "?" : answer.path("generation").asString());
                         t.outcome.complete(answer);
+                        if (f.stopRequest() != null) forwardKill(f, t.node);
                     } else if (err == null) {
                         Resume back = scriptClone ? new Resume(newId, null, null, r.what(), r.errorsToScript()) : r;
                         stay(f, t, cont, s, back, null);
@@ -176,6 +183,14 @@ final class Transfers {
                         stay(f, t, cont, s, r, Fibril.unwrap(err));
                     }
                 });
+    }
+
+    /** A kill that came while the packet was on its way: the fibril now lives there, so it is killed there. */
+    private void forwardKill(Fibril f, String node) {
+        log.info("fibril {} was killed while moving to {}: the kill follows it", f.id(), node);
+        nucleus.retry(() -> nucleus.mantle().kill(node, f.id()), 10, 200).whenComplete((v, e) -> {
+            if (e != null) log.error("fibril {}: a kill could not follow it to node {}: {}", f.id(), node, Fibril.describe(e));
+        });
     }
 
     /**
@@ -254,11 +269,11 @@ final class Transfers {
         h.put("source", f.program().source());
         h.set("args", f.args() == null ? F.arrayNode() : f.args());
         h.set("env", f.env() == null ? F.objectNode() : f.env());
-        h.put("parent", clone ? f.id() : f.parent());
-        if (!clone) {
-            h.put("toChild", f.toChild());
-            h.put("fromChild", f.fromChild());
-        }
+        // a clone is one more child of the same parent: it reports its end on the original's
+        // report channel, as a spawned child does; the channel to the original stays the original's
+        h.put("parent", f.parent());
+        if (!clone) h.put("toChild", f.toChild());
+        h.put("fromChild", f.fromChild());
         h.put("cloneOf", clone ? f.id() : f.cloneOf());
         h.put("created", clone ? System.currentTimeMillis() : f.created().toEpochMilli());
         h.put("seq", f.seq());
