@@ -35,6 +35,19 @@ final class SpawnChannels {
         return to.thenCombine(from, (a, b) -> new String[] {a, b});
     }
 
+    /** Two channels at once when two are ready (the spawn then need not wait at all), else null. */
+    String[] readyPair() {
+        String[] pair = null;
+        synchronized (this) {
+            if (ready.size() >= 2) {
+                takes += 2;
+                pair = new String[] {ready.pollFirst(), ready.pollFirst()};
+            }
+        }
+        if (pair != null) refill();
+        return pair;
+    }
+
     private CompletableFuture<String> take() {
         String id;
         synchronized (this) {

@@ -68,9 +68,17 @@ final class SysModule {
             }
             String src = source;
             SpawnChannels supply = channels(f);
+            CompletableFuture<String> code = nucleus.storeCode(src);
+            String[] ready = code.isDone() && !code.isCompletedExceptionally() ? supply.readyPair() : null;
+            if (ready != null) {
+                // nothing to wait for: no trip through the run queue behind the node's busy fibrils
+                req.put("fingerprint", code.join()).put("toChild", ready[0]).put("fromChild", ready[1]);
+                spawns.start(f, req, ready[1]);
+                return c.newArray(f.globalScope(), new Object[] {modules.endpoint(ready[0], "send"), modules.endpoint(ready[1], "recv")});
+            }
             // the fibril waits for its child's endpoints only; placing and starting the child go on
             // in the background (as Erlang's spawn answers at once), so a crawl's spawns overlap
-            throw f.suspend(c, "sys.spawn", () -> nucleus.storeCode(src).thenCombine(supply.pair(), (fp, chs) -> {
+            throw f.suspend(c, "sys.spawn", () -> code.thenCombine(supply.pair(), (fp, chs) -> {
                 req.put("fingerprint", fp).put("toChild", chs[0]).put("fromChild", chs[1]);
                 spawns.start(f, req, chs[1]);
                 return chs;
