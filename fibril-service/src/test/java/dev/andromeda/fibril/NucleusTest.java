@@ -142,6 +142,23 @@ class NucleusTest {
     }
 
     @Test
+    void aFibrilThatMostlyWaitsIsNotQueuedBehindFibrilsThatCompute() {
+        // one carrier; four fibrils whose every slice is a long native call (10 each), and one that
+        // only yields (20 times). In FIFO order it would wait behind all four at every yield and
+        // end after them; woken ahead of them, it ends first.
+        try (TestNode one = new TestNode(s -> s.setCarriers(1))) {
+            String heavy = "var jam = require('jam'), big = new Array(400001).join('lorem Ipsum ');"
+                    + " for (var i = 0; i < 10; i++) jam.count(big); 'heavy'";
+            List<Fibril> heavies = new ArrayList<>();
+            for (int i = 0; i < 4; i++) heavies.add(one.spawn(heavy));
+            Fibril brisk = one.run("var sys = require('sys'); for (var i = 0; i < 20; i++) sys.yield(); 'brisk'", Duration.ofSeconds(120));
+            assertThat(brisk.result().asString()).isEqualTo("brisk");
+            assertThat(heavies).allMatch(h -> !h.state().ended());
+            for (Fibril h : heavies) assertThat(TestNode.await(h, Duration.ofSeconds(120)).result().asString()).isEqualTo("heavy");
+        }
+    }
+
+    @Test
     void aChildReportsToItsParentAndTalksOverItsChannels() {
         Fibril f = node.run("var sys = require('sys');\n"
                 + "function child(n) { var sys = require('sys'); var m = sys.parent.recv.recv(); return n * m.times; }\n"

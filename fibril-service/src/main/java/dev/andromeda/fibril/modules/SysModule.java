@@ -158,13 +158,14 @@ final class SysModule {
     }
 
     /**
-     * Spawn requests on their way to the scheduler, at most {@value #PARALLEL} at a time per node.
+     * Spawn requests on their way to the scheduler, at most {@value #PARALLEL} at a time per node (a
+     * spawn's latency is mostly waiting on the scheduler, the target node, naming and the store).
      * A spawn that fails is told to the parent where it waits for the child's report: as
      * {@code {"err": …}} on the child's channel (the child never started, so nothing else writes
      * there); a parent that reads {@code st.err} sees it as it would see the child fail.
      */
     static final class BackgroundSpawns {
-        static final int PARALLEL = 16;
+        static final int PARALLEL = 32;
         private final Nucleus nucleus;
         private final java.util.ArrayDeque<Runnable> queue = new java.util.ArrayDeque<>();
         private int running;

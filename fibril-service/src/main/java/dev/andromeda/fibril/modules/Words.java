@@ -156,7 +156,11 @@ public final class Words {
 
         private boolean same(int off, byte[] text, int start, int len) {
             byte[] p = pool;
-            for (int j = 0; j < len; j++) if (p[off + j] != LOWER[text[start + j] & 0xff]) return false;
+            for (int j = 0; j < len; j++) {
+                byte b = text[start + j];
+                // most letters are lower case already: the table only for the others
+                if (p[off + j] != b && p[off + j] != LOWER[b & 0xff]) return false;
+            }
             return true;
         }
 

@@ -241,6 +241,16 @@ public final class Fibril implements SandboxContextFactory.Meter {
 
     void startSlice() { sliceStart = System.nanoTime(); }
 
+    /** A slice shorter than this makes the fibril brisk: it waited more than it computed. */
+    private static final long BRISK_NANOS = 2_000_000;
+    /** How long its last slice ran (0 before the first: a new fibril starts brisk). */
+    private volatile long lastSliceNanos;
+
+    void endSlice() { lastSliceNanos = System.nanoTime() - sliceStart; }
+
+    /** Its last slice was short: it is woken ahead of fibrils that compute (see Nucleus.Slice). */
+    boolean brisk() { return lastSliceNanos < BRISK_NANOS; }
+
     /**
      * Parks the fibril until {@code start}'s operation completes; the host function throws what this
      * returns. The continuation is captured before the operation starts, so nothing is sent for a

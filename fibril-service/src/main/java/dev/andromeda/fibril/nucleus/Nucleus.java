@@ -25,7 +25,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -115,7 +114,7 @@ public final class Nucleus implements AutoCloseable {
         AtomicInteger n = new AtomicInteger();
         int count = settings.carrierCount();
         // a big stack: callbacks from built-ins (sort, forEach) recurse on the Java stack
-        this.carriers = new ThreadPoolExecutor(count, count, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        this.carriers = new ThreadPoolExecutor(count, count, 60, TimeUnit.SECONDS, new java.util.concurrent.PriorityBlockingQueue<>(),
                 r -> daemon(new Thread(null, r, "fibril-" + node + "-carrier-" + n.incrementAndGet(), 16L << 20)));
         this.timers = Executors.newScheduledThreadPool(1, r -> daemon(new Thread(r, "fibril-" + node + "-timer")));
         combiner.pacedWhile(() -> carriers.getActiveCount() > 0 || !carriers.getQueue().isEmpty());
@@ -172,18 +171,20 @@ public final class Nucleus implements AutoCloseable {
                 settings.getTimeSlice().toNanos(), settings.getMaxInstructions());
         f.anchor(anchored);
         f.actFor(caller);
+        // naming and the store are asked at once: a spawn waits for the slower, not for both in turn
+        CompletableFuture<Void> binding = mantle.bind(f.id(), "fibril");
         checkpointSpawn(f, spec);
         live.put(f.id(), f);
-        bind(f);
+        bind(f, binding);
         f.wallClock = timers.schedule(() -> stop(f, new FibrilStop("wall-clock limit exceeded (" + settings.getWallClock()
                 + ")", false)), settings.getWallClock().toMillis(), TimeUnit.MILLISECONDS);
         submit(f);
         return f;
     }
 
-    private void bind(Fibril f) {
+    private void bind(Fibril f, CompletableFuture<Void> binding) {
         try {
-            mantle.bind(f.id(), "fibril").get(5, TimeUnit.SECONDS);
+            binding.get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             // the fibril runs anyway (its parent hears from it over a channel); only routing
             // GET /fibrils/{id} to it waits for naming, so keep trying in the background
@@ -352,9 +353,39 @@ public final class Nucleus implements AutoCloseable {
 
     void submit(Fibril f) {
         try {
-            carriers.execute(() -> runSlice(f));
+            carriers.execute(new Slice(f, f.brisk(), sliceOrder.incrementAndGet()));
         } catch (RejectedExecutionException shuttingDown) {
             log.debug("node {} is shutting down: {} not run", node, f.id());
+        }
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong sliceOrder = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * A turn on a carrier. The run queue has two levels, FIFO within each: fibrils whose last
+     * slice was short (they mostly wait: a crawler spawning children, a receiver, a new fibril)
+     * go before fibrils that compute (a book being counted holds a carrier for tens of ms in one
+     * native call), so the ones that feed the others are not stuck behind them. A brisk fibril
+     * that starts computing is demoted by its next slice, so compute-bound ones are not starved
+     * for longer than the brisk ones' short slices.
+     */
+    private final class Slice implements Runnable, Comparable<Slice> {
+        final Fibril f;
+        final boolean brisk;
+        final long order;
+
+        Slice(Fibril f, boolean brisk, long order) {
+            this.f = f;
+            this.brisk = brisk;
+            this.order = order;
+        }
+
+        @Override public void run() { runSlice(f); }
+
+        @Override
+        public int compareTo(Slice o) {
+            if (brisk != o.brisk) return brisk ? -1 : 1;
+            return Long.compare(order, o.order);
         }
     }
 
@@ -383,6 +414,7 @@ public final class Nucleus implements AutoCloseable {
                 Object result = step(f, cx);
                 complete(f, result);
             } catch (ContinuationPending p) {
+                f.endSlice();
                 Suspension s = (Suspension) p.getApplicationState();
                 if (f.park(p.getContinuation(), s)) {
                     s.future().whenComplete((v, e) -> { if (f.wake(s)) submit(f); });
