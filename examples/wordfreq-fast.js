@@ -1,7 +1,8 @@
 // The paper's Fig. 2 on the nucleus's fast path: the same counts as wordfreq.js, but a book is
-// counted natively (jam.count: McIlroy's tokenizer, in Java) and its counts go to the store in
-// one call (fs.invokeAll: one incr per distinct word, combined per node like fs.invoke), so no
-// interpreted loop runs per word. The crawl and the spawns are the same as in Fig. 2.
+// counted natively (jam.count: McIlroy's tokenizer, in Java, on the inflated bytes; it answers a
+// native word → count map) and its counts go to the store in one call (fs.invokeAll takes that
+// map as it is: one incr per distinct word, combined per node like fs.invoke), so no interpreted
+// loop runs per word. The crawl and the spawns are the same as in Fig. 2.
 function main(url) {
   var http = require('http'), fs = require('fs'), sys = require('sys'), jam = require('jam');
   var res = http.req(url);

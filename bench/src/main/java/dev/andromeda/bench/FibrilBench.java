@@ -213,6 +213,8 @@ public final class FibrilBench {
 
     /** A mantle that answers everything at once: the local figures measure the nucleus alone. */
     static final class NullMantle implements Mantle {
+        @Override public CompletableFuture<String> alias(String name) { return CompletableFuture.completedFuture(null); }
+        @Override public CompletableFuture<JsonNode> kill(String node, String id) { return CompletableFuture.completedFuture(null); }
         static <T> CompletableFuture<T> done(T v) { return CompletableFuture.completedFuture(v); }
         @Override public CompletableFuture<String> putCode(String source) { return done("x"); }
         @Override public CompletableFuture<String> getCode(String fingerprint) { return CompletableFuture.failedFuture(new IllegalStateException("none")); }

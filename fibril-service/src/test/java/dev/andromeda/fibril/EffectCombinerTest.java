@@ -28,7 +28,7 @@ class EffectCombinerTest {
                 last.add(pool.submit(() -> {
                     long gen = 0;
                     for (int i = 0; i < 50_000; i++) {
-                        gen = Math.max(gen, c.add("words", "w" + (i % 500), "freq", (thread % 2 == 0) ? 2 : -1));
+                        gen = Math.max(gen, c.add(null, "words", "w" + (i % 500), "freq", (thread % 2 == 0) ? 2 : -1));
                     }
                     return gen;
                 }));
@@ -49,14 +49,14 @@ class EffectCombinerTest {
         store.makeSpace("words", JsonNodeFactory.instance.objectNode().put("key", "word")).join();
         try (EffectCombiner c = new EffectCombiner(store, "N", Duration.ofSeconds(60), 50_000)) {
             store.failNextInvokes.set(2);
-            long gen = c.add("words", "pi", "freq", 3);
-            c.add("words", "pi", "freq", 4);
+            long gen = c.add(null, "words", "pi", "freq", 3);
+            c.add(null, "words", "pi", "freq", 4);
             c.awaitDurable(gen).get(10, TimeUnit.SECONDS);
             assertThat(store.batchAttempts).hasSize(3);
             assertThat(store.batchAttempts).containsOnly(store.batchAttempts.get(0));
             assertThat(store.value("words", "pi", "freq")).isEqualTo(7L);
             // a later generation gets a new id
-            long next = c.add("words", "pi", "freq", 1);
+            long next = c.add(null, "words", "pi", "freq", 1);
             assertThat(next).isGreaterThan(gen);
             c.awaitDurable(next).get(10, TimeUnit.SECONDS);
             assertThat(store.batchAttempts).hasSize(4);
@@ -71,8 +71,8 @@ class EffectCombinerTest {
         store.makeSpace("words", JsonNodeFactory.instance.objectNode().put("key", "word")).join();
         try (EffectCombiner c = new EffectCombiner(store, "N", Duration.ofSeconds(60), 50_000)) {
             long gen = 0;
-            for (int i = 0; i < 100; i++) gen = c.add("words", "w" + i, "freq", 1);
-            c.add("words", "refuse-me", "freq", 1);
+            for (int i = 0; i < 100; i++) gen = c.add(null, "words", "w" + i, "freq", 1);
+            c.add(null, "words", "refuse-me", "freq", 1);
             c.awaitDurable(gen).get(10, TimeUnit.SECONDS);
             for (int i = 0; i < 100; i++) assertThat(store.value("words", "w" + i, "freq")).isEqualTo(1L);
             assertThat(store.value("words", "refuse-me", "freq")).isZero();
@@ -90,6 +90,30 @@ class EffectCombinerTest {
         assertThat(store.invoke("s", batch).join().path("applied").asBoolean()).isTrue();
         assertThat(store.invoke("s", batch).join().path("applied").asBoolean()).isFalse();
         assertThat(store.value("s", "x", "n")).isEqualTo(5L);
+    }
+
+    @Test
+    void fibrilsEndingWhileTheNodeComputesShareOneFlushWhenItIdles() throws Exception {
+        FakeMantle store = new FakeMantle();
+        store.makeSpace("words", JsonNodeFactory.instance.objectNode().put("key", "word")).join();
+        java.util.concurrent.atomic.AtomicBoolean computing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (EffectCombiner c = new EffectCombiner(store, "N", Duration.ofMinutes(10), 50_000)) {
+            c.pacedWhile(computing::get);
+            long gen = c.addAll(null, "words", "freq", new String[] {"a", "b"}, new long[] {2, 1});
+            var first = c.awaitDurable(gen);
+            c.add(null, "words", "a", "freq", 5);
+            var second = c.awaitDurable(gen);
+            Thread.sleep(300);
+            // the node still computes and the spacing (10 min) has not passed: nothing sent yet
+            assertThat(first).isNotDone();
+            assertThat(store.batchAttempts).isEmpty();
+            computing.set(false);
+            first.get(10, TimeUnit.SECONDS);
+            second.get(10, TimeUnit.SECONDS);
+            assertThat(store.batchAttempts).hasSize(1);
+            assertThat(store.value("words", "a", "freq")).isEqualTo(7L);
+            assertThat(store.value("words", "b", "freq")).isEqualTo(1L);
+        }
     }
 
     @Test

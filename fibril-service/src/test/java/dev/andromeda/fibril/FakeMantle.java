@@ -107,6 +107,42 @@ public final class FakeMantle implements Mantle {
     volatile Consumer<JsonNode> onSend = v -> { };
     volatile Function<JsonNode, JsonNode> spawner;
 
+    /** One call made through {@link #as}: who it acted for, the method, its first argument. */
+    record Call(String who, String method, String arg) {}
+
+    /** Calls made as someone (through {@link #as}); calls on this mantle itself are the node's own. */
+    final List<Call> callsAs = new CopyOnWriteArrayList<>();
+
+    /** Where the signed identity header would carry the caller of a spawn, this fake puts it in the request. */
+    static final String CALLER_FIELD = "_signedCaller";
+
+    /**
+     * This mantle acting for {@code who}, as the HTTP mantle signs its requests: every call is
+     * recorded with who made it; a spawn carries who to the spawning node (the real scheduler
+     * forwards the signed header; here a field of the request does).
+     */
+    @Override
+    public Mantle as(dev.andromeda.common.security.Caller who) {
+        if (who == null) return this;
+        FakeMantle self = this;
+        return (Mantle) java.lang.reflect.Proxy.newProxyInstance(Mantle.class.getClassLoader(), new Class<?>[] {Mantle.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("as")) return self.as((dev.andromeda.common.security.Caller) args[0]);
+                    if (method.getDeclaringClass() == Object.class) return method.invoke(self, args);
+                    callsAs.add(new Call(who.subject(), method.getName(), args == null || args.length == 0 ? null : String.valueOf(args[0])));
+                    if (method.getName().equals("spawn")) {
+                        ObjectNode req = ((ObjectNode) args[0]).deepCopy();
+                        req.put(CALLER_FIELD, who.subject());
+                        return self.spawn(req);
+                    }
+                    try {
+                        return method.invoke(self, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "fake-mantle-timer");
         t.setDaemon(true);
@@ -175,6 +211,7 @@ public final class FakeMantle implements Mantle {
 
     @Override
     public CompletableFuture<JsonNode> putObject(String space, String key, JsonNode write) {
+        onPut.accept(key);
         return async(() -> {
             Map<String, ObjectNode> m = objects.get(space);
             if (m == null) throw problem(404, "no space " + space);
@@ -417,6 +454,27 @@ public final class FakeMantle implements Mantle {
     public CompletableFuture<Void> bind(String id, String kind) {
         bound.add(id);
         return CompletableFuture.completedFuture(null);
+    }
+
+    /** What kills a fibril on a node of this fake constellation (the node's DELETE /fibrils/{id}). */
+    final Map<String, Function<String, JsonNode>> killers = new ConcurrentHashMap<>();
+
+    @Override
+    public CompletableFuture<JsonNode> kill(String node, String id) {
+        Function<String, JsonNode> k = killers.get(node);
+        if (k == null) return CompletableFuture.failedFuture(problem(404, "no node " + node));
+        return async(() -> k.apply(id));
+    }
+
+    /** Called with each object key written (a hook for tests that act in the middle of a move). */
+    volatile Consumer<String> onPut = k -> { };
+
+    /** Aliases of this fake naming: name → URI. */
+    final Map<String, String> aliases = new ConcurrentHashMap<>();
+
+    @Override
+    public CompletableFuture<String> alias(String name) {
+        return CompletableFuture.completedFuture(aliases.get(name));
     }
 
     @Override

@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
@@ -27,6 +28,9 @@ import tools.jackson.databind.json.JsonMapper;
         "m31.services.channel=http://127.0.0.1:1",
         "m31.services.scheduler=http://127.0.0.1:1",
         "m31.fibril.carriers=2",
+        // few request threads: long polls must not hold them
+        "server.tomcat.threads.max=4",
+        "server.tomcat.threads.min-spare=1",
 })
 class FibrilApiTest {
 
@@ -76,6 +80,39 @@ class FibrilApiTest {
         assertThat(done.body().path("state").asString()).isEqualTo("done");
         assertThat(done.body().path("result").asInt()).isEqualTo(42);
         assertThat(done.body().hasNonNull("ended")).isTrue();
+    }
+
+    @Test
+    void longPollsHoldNoRequestThread() throws Exception {
+        Res r = send("POST", "/fibrils", "{\"source\": \"require('sys').sleep(2500); 7\"}");
+        String id = r.body().path("id").asString();
+        // twice as many waiting clients as the node has request threads
+        List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> waits = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            waits.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/fibrils/" + id + "?wait=30")).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+        }
+        Thread.sleep(500);
+        assertThat(waits).noneMatch(java.util.concurrent.CompletableFuture::isDone);
+        // the node still answers at once while they wait
+        long t0 = System.nanoTime();
+        Res now = send("GET", "/fibrils/" + id, null);
+        assertThat(now.body().path("state").asString()).isEqualTo("parked");
+        assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(2000);
+        for (var w : waits) {
+            HttpResponse<String> done = w.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(done.statusCode()).isEqualTo(200);
+            assertThat(JSON.readTree(done.body()).path("result").asInt()).isEqualTo(7);
+        }
+        // a wait that runs out answers the fibril as it is
+        Res sleeper = send("POST", "/fibrils", "{\"source\": \"require('sys').sleep(5000)\"}");
+        Res early = send("GET", "/fibrils/" + sleeper.body().path("id").asString() + "?wait=1", null);
+        assertThat(early.status()).isEqualTo(200);
+        assertThat(early.body().path("state").asString()).isEqualTo("parked");
+        Res bad = send("GET", "/fibrils/" + id + "?wait=61", null);
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body().path("field").asString()).isEqualTo("wait");
+        assertThat(send("GET", "/fibrils/" + id + "?wait=soon", null).body().path("field").asString()).isEqualTo("wait");
     }
 
     @Test

@@ -21,7 +21,7 @@ import tools.jackson.databind.node.JsonNodeFactory;
 /** The mantle client speaks the other services' wire contracts: paths, headers, bodies. */
 class HttpMantleTest {
 
-    record Seen(String method, String uri, String idempotencyKey, String contentType, String body, String cap) {}
+    record Seen(String method, String uri, String idempotencyKey, String contentType, String body, String cap, String identity) {}
 
     HttpServer server;
     HttpMantle mantle;
@@ -34,7 +34,8 @@ class HttpMantleTest {
             String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
             String uri = ex.getRequestURI().toString();
             seen.add(new Seen(ex.getRequestMethod(), uri, ex.getRequestHeaders().getFirst("Idempotency-Key"),
-                    ex.getRequestHeaders().getFirst("Content-Type"), body, ex.getRequestHeaders().getFirst("X-M31-Cap")));
+                    ex.getRequestHeaders().getFirst("Content-Type"), body, ex.getRequestHeaders().getFirst("X-M31-Cap"),
+                    ex.getRequestHeaders().getFirst(dev.andromeda.common.security.InternalIdentity.HEADER)));
             int status = 200;
             String answer = "{}";
             if (uri.startsWith("/ch/gone")) { status = 410; answer = "{\"detail\":\"closed\"}"; }
@@ -59,7 +60,32 @@ class HttpMantleTest {
         props.setNode("E1");
         props.setSelfUrl("http://node-e1:8041");
         props.setServices(Map.of("store", url, "channel", url, "naming", url, "scheduler", url));
+        this.props = props;
         mantle = new HttpMantle(new ServiceClient(JsonMapper.builder().build()), props);
+    }
+
+    M31Properties props;
+
+    @Test
+    void aFibrilsCallsAreSignedAsItsSpawnerRelayedByTheNode() throws Exception {
+        var signer = new dev.andromeda.common.security.InternalIdentity("k".repeat(48), java.time.Duration.ofMinutes(1));
+        var node = dev.andromeda.common.security.Caller.service("node:E1");
+        HttpMantle signed = new HttpMantle(new ServiceClient(JsonMapper.builder().build(), signer, node), props);
+        var alice = dev.andromeda.common.security.Caller.of("alice", List.of());
+
+        signed.as(alice).makeSpace("notes", JsonNodeFactory.instance.objectNode().put("key", "k")).join();
+        signed.as(alice).spawn(JsonNodeFactory.instance.objectNode().put("kind", "function")).join();
+        signed.makeSpace("own", JsonNodeFactory.instance.objectNode().put("key", "k")).join();
+
+        var asAlice = signer.verify(seen.get(0).identity(), "PUT", "/fs/notes").caller();
+        assertThat(asAlice.subject()).isEqualTo("alice");
+        assertThat(asAlice.via()).isEqualTo("node:E1");
+        assertThat(asAlice.isService()).isFalse();
+        assertThat(signer.verify(seen.get(1).identity(), "POST", "/fibrils").caller().subject()).isEqualTo("alice");
+        // the node's own calls stay the node's
+        assertThat(signer.verify(seen.get(2).identity(), "PUT", "/fs/own").caller()).isEqualTo(node);
+        // without a signer there is nothing to carry: the same mantle
+        assertThat(mantle.as(alice)).isSameAs(mantle);
     }
 
     @AfterEach

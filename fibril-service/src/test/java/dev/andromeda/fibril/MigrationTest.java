@@ -59,6 +59,10 @@ class MigrationTest {
         Nucleus n = new Nucleus(name, s, mantle.as(name), c, key);
         closing.add(c);
         closing.add(n);
+        mantle.killers.put(name, id -> {
+            n.kill(id);
+            return F.objectNode();
+        });
         mantle.nodes.put(name, packet -> {
             synchronized (packets) { packets.add(packet); }
             Fibril f = n.receive(packet.get("header").asString(), packet.get("state").asString(), packet.get("sig").asString());
@@ -188,6 +192,82 @@ class MigrationTest {
         assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
         assertThat(there.result().toString()).isEqualTo("[[1,2,3],\"B\"]");
         assertThat(mantle.receive(ch, null, 0, 10, 0, 0).get().values()).isEmpty();
+    }
+
+    @Test
+    void aMovedFibrilStillActsForItsSpawner() throws Exception {
+        var alice = dev.andromeda.common.security.Caller.of("alice", List.of("admin"));
+        Fibril f = a.spawn(new SpawnSpec(Program.Kind.SCRIPT, "var sys = require('sys'), fs = require('fs');"
+                + " sys.sleep(300); fs.mkdir('after', {key: 'k'}); sys.self().node", null, F.arrayNode(), F.objectNode(),
+                null, null, null), false, alice);
+        Thread.sleep(100);
+        await(a.migrate(f.id(), "B"));
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().asString()).isEqualTo("B");
+        assertThat(there.caller()).isEqualTo(alice);
+        assertThat(mantle.callsAs).contains(new FakeMantle.Call("alice", "makeSpace", "after"));
+    }
+
+    @Test
+    void aFibrilMovesWithItsUserModuleAndItsModuleState() throws Exception {
+        String fp = mantle.putCode("var n = 0; exports.next = function () { return ++n; };").join();
+        Fibril f = spawn(a, "var sys = require('sys'), m = require('/code/" + fp + "'); m.next(); m.next();"
+                + " sys.sleep(300); [m.next(), sys.self().node, require('/code/" + fp + "') === m]");
+        Thread.sleep(100);
+        await(a.migrate(f.id(), "B"));
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().toString()).isEqualTo("[3,\"B\",true]");
+    }
+
+    static final String SLEEPER = "var sys = require('sys'); for (var i = 0; i < 50; i++) sys.sleep(20); sys.self().node";
+
+    @Test
+    void aKillArrivingWhileThePacketIsOnItsWayFollowsTheFibril() throws Exception {
+        Fibril f = spawn(a, SLEEPER);
+        Thread.sleep(60);
+        var deliver = mantle.nodes.get("B");
+        mantle.nodes.put("B", packet -> {
+            a.kill(f.id()); // the kill lands on A after the packet left, before B has it
+            return deliver.apply(packet);
+        });
+        JsonNode moved = await(a.migrate(f.id(), "B"));
+        assertThat(moved.path("node").asString()).isEqualTo("B");
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).isEqualTo(Fibril.State.KILLED);
+        assertThat(there.error()).isEqualTo("killed");
+    }
+
+    @Test
+    void aKillArrivingWhileTheFibrilIsPackedAbortsTheMoveAndEndsIt() throws Exception {
+        Fibril f = spawn(a, SLEEPER);
+        Thread.sleep(60);
+        // the "moving" checkpoint is the last step before the hand-over: kill it right then
+        mantle.onPut = key -> { if (key.equals(f.id()) && f.state() == Fibril.State.MOVING) a.kill(f.id()); };
+        assertThatThrownBy(() -> await(a.migrate(f.id(), "B")))
+                .hasCauseInstanceOf(M31Problem.class).hasMessageContaining("killed before it could move");
+        assertThat(await(f).state()).isEqualTo(Fibril.State.KILLED);
+        assertThat(b.find(f.id())).isEmpty();
+        assertThat(mantle.bindings.get(f.id())).isNotEqualTo("B");
+    }
+
+    @Test
+    void aCloneReportsToTheParentOnTheOriginalsChannel() throws Exception {
+        Fibril parent = spawn(a, "var sys = require('sys');\n"
+                + "var p = sys.spawn(function () { var sys = require('sys'); var c = sys.clone('B');"
+                + " return c === null ? 'clone on ' + sys.self().node : 'original'; }, []);\n"
+                + "var first = p[1].recv(), second = p[1].recv();\n"
+                + "[first.ok, second.ok, first.clone || second.clone || null, (first.cloneOf || second.cloneOf) !== undefined]");
+        Fibril done = await(parent);
+        assertThat(done.state()).as(done.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(List.of(done.result().get(0).asString(), done.result().get(1).asString()))
+                .containsExactlyInAnyOrder("original", "clone on B");
+        String cloneId = done.result().get(2).asString();
+        Fibril clone = b.find(cloneId).orElseThrow();
+        // a sibling of the original: one more child of the same parent
+        assertThat(clone.parent()).isEqualTo(parent.id());
+        assertThat(done.result().get(3).asBoolean()).isTrue();
     }
 
     @Test

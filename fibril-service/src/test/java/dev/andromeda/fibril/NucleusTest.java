@@ -179,6 +179,23 @@ class NucleusTest {
     }
 
     @Test
+    void aFibrilThatMostlyWaitsIsNotQueuedBehindFibrilsThatCompute() {
+        // one carrier; four fibrils whose every slice is a long native call (10 each), and one that
+        // only yields (20 times). In FIFO order it would wait behind all four at every yield and
+        // end after them; woken ahead of them, it ends first.
+        try (TestNode one = new TestNode(s -> s.setCarriers(1))) {
+            String heavy = "var jam = require('jam'), big = new Array(400001).join('lorem Ipsum ');"
+                    + " for (var i = 0; i < 10; i++) jam.count(big); 'heavy'";
+            List<Fibril> heavies = new ArrayList<>();
+            for (int i = 0; i < 4; i++) heavies.add(one.spawn(heavy));
+            Fibril brisk = one.run("var sys = require('sys'); for (var i = 0; i < 20; i++) sys.yield(); 'brisk'", Duration.ofSeconds(120));
+            assertThat(brisk.result().asString()).isEqualTo("brisk");
+            assertThat(heavies).allMatch(h -> !h.state().ended());
+            for (Fibril h : heavies) assertThat(TestNode.await(h, Duration.ofSeconds(120)).result().asString()).isEqualTo("heavy");
+        }
+    }
+
+    @Test
     void aChildReportsToItsParentAndTalksOverItsChannels() {
         Fibril f = node.run("var sys = require('sys');\n"
                 + "function child(n) { var sys = require('sys'); var m = sys.parent.recv.recv(); return n * m.times; }\n"
@@ -196,6 +213,28 @@ class NucleusTest {
                 + "sys.spawn(child, [])[1].recv().err");
         // lines count from the first line of the function's own text, which is what the child runs
         assertThat(f.result().asString()).contains("TypeError").contains("line 2").contains("(child)");
+    }
+
+    @Test
+    void aSpawnThatFailsAfterSysSpawnAnsweredIsReportedOnTheChildsChannel() {
+        // sys.spawn answers with the endpoints and places the child in the background: a refusal
+        // by the scheduler arrives where the parent waits for the child's report
+        var placing = node.mantle.spawner;
+        node.mantle.spawner = req -> { throw new dev.andromeda.common.problem.M31Problem(409, "conflict", "no node fits", "node"); };
+        Fibril f;
+        try {
+            f = node.run("var sys = require('sys');\n"
+                + "var pairs = [];\n"
+                + "for (var i = 0; i < 3; i++) pairs.push(sys.spawn(function (n) { return n; }, [i]));\n"
+                + "var errs = [];\n"
+                + "for (var j = 0; j < 3; j++) errs.push(pairs[j][1].recv().err);\n"
+                + "errs");
+        } finally {
+            node.mantle.spawner = placing;
+        }
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result()).hasSize(3);
+        for (var e : f.result()) assertThat(e.asString()).startsWith("sys.spawn: ").contains("no node fits");
     }
 
     @Test

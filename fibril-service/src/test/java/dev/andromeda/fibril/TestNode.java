@@ -1,5 +1,6 @@
 package dev.andromeda.fibril;
 
+import dev.andromeda.common.security.Caller;
 import dev.andromeda.fibril.effects.EffectCombiner;
 import dev.andromeda.fibril.nucleus.Fibril;
 import dev.andromeda.fibril.nucleus.FibrilSettings;
@@ -38,7 +39,8 @@ final class TestNode implements AutoCloseable {
                     req.hasNonNull("fingerprint") ? req.get("fingerprint").asString() : null,
                     req.has("args") ? (ArrayNode) req.get("args") : F.arrayNode(),
                     req.has("env") ? (ObjectNode) req.get("env") : F.objectNode(),
-                    text(req, "parent"), text(req, "toChild"), text(req, "fromChild"), text(req, "toChildCap"), text(req, "fromChildCap")));
+                    text(req, "parent"), text(req, "toChild"), text(req, "fromChild"), text(req, "toChildCap"), text(req, "fromChildCap")), false,
+                    req.hasNonNull(FakeMantle.CALLER_FIELD) ? Caller.of(req.get(FakeMantle.CALLER_FIELD).asString(), java.util.List.of()) : null);
             return F.objectNode().put("id", f.id()).put("node", "T0");
         };
     }

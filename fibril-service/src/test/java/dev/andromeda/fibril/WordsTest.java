@@ -58,7 +58,16 @@ class WordsTest {
             b.write(r < 6 ? 'A' + rnd.nextInt(58) : rnd.nextInt(256)); // letters, [\]^_` between them, any byte
         }
         byte[] input = b.toByteArray();
-        assertThat(jam(input)).isEqualTo(tr(input));
+        List<String> expected = tr(input);
+        assertThat(jam(input)).isEqualTo(expected);
+        // the byte path (what jam.unzip's Text is counted on), with bytes past the length ignored
+        byte[] padded = java.util.Arrays.copyOf(input, input.length + 7);
+        java.util.Arrays.fill(padded, input.length, padded.length, (byte) 'q');
+        assertThat(Words.split(padded, input.length)).isEqualTo(expected);
+        java.util.Map<String, Long> counted = new java.util.HashMap<>();
+        for (String w : expected) counted.merge(w, 1L, Long::sum);
+        assertThat(Words.count(padded, input.length).toMap()).isEqualTo(counted);
+        assertThat(Words.countChars(new String(input, StandardCharsets.ISO_8859_1)).toMap()).isEqualTo(counted);
     }
 
     @Test

@@ -208,6 +208,36 @@ class MigrationE2ETest {
         assertThat(all.path("fibrils").valueStream().map(f -> f.path("state").asString()).distinct().toList()).containsOnly("parked");
     }
 
+    @Test
+    void aFibrilActsForTheUserWhoSpawnedItAndSoDoItsChildrenAfterAMove() throws Exception {
+        String secret = java.nio.file.Files.readString(constellation.home().resolve("secret")).trim();
+        String alice = dev.andromeda.gateway.auth.Tokens.mint(secret, "alice", List.of(), Duration.ofMinutes(5));
+        String script = """
+                var sys = require('sys');
+                for (var i = 0; i < 15; i++) sys.sleep(100);
+                var child = sys.spawn(function () { return require('sys').self().id; }, [])[1].recv();
+                [sys.self().node, child.ok]
+                """;
+        HttpResponse<String> spawned = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fibrils"))
+                .header("Authorization", "Bearer " + alice).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(Map.of("source", script, "node", "E0")))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        JsonNode f = body(spawned, 201);
+        assertThat(f.path("owner").asString()).isEqualTo("alice");
+        String id = f.path("id").asString();
+        Thread.sleep(400);
+        body(call("PUT", "/fibrils/" + id + "/node?wait=30", "{\"node\":\"E1\"}"), 200);
+        JsonNode done = body(call("GET", "/fibrils/" + id + "?wait=30", null), 200);
+        assertThat(done.path("state").asString()).as(done.path("error").asString()).isEqualTo("done");
+        assertThat(done.path("result").get(0).asString()).isEqualTo("E1");
+        // the move kept whom it acts for, and its child, spawned through the scheduler after the move, acts for alice too
+        assertThat(done.path("owner").asString()).isEqualTo("alice");
+        String childId = done.path("result").get(1).asString();
+        assertThat(body(call("GET", "/fibrils/" + childId, null), 200).path("owner").asString()).isEqualTo("alice");
+        // a fibril spawned by the admin acts for the admin
+        assertThat(body(call("GET", "/fibrils/" + spawnOn("E1", "1"), null), 200).path("owner").asString()).isEqualTo("admin");
+    }
+
     // --- helpers ------------------------------------------------------------------------
 
     static String spawnOn(String node, String script, Object... args) throws Exception {

@@ -24,6 +24,7 @@ final class FibrilViews {
                 .generation(f.generation())
                 .anchored(f.anchored())
                 .cloneOf(f.cloneOf());
+        if (f.caller() != null) v.owner(f.caller().subject());
         if (f.toChild() != null) v.send(new Endpoint().$ch("/ch/" + f.toChild()).end(Endpoint.EndEnum.SEND));
         if (f.fromChild() != null) v.recv(new Endpoint().$ch("/ch/" + f.fromChild()).end(Endpoint.EndEnum.RECV));
         if (s.ended()) {

@@ -5,6 +5,7 @@ import dev.andromeda.api.model.Fibril;
 import dev.andromeda.api.model.SpawnRequest;
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Callers;
 import dev.andromeda.fibril.nucleus.Nucleus;
 import dev.andromeda.fibril.nucleus.Program;
 import dev.andromeda.fibril.nucleus.SpawnSpec;
@@ -13,6 +14,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.context.request.async.DeferredResult;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -51,16 +56,43 @@ public class FibrilsController implements FibrilsApi {
                 args == null || args.isNull() ? json.createArrayNode() : (ArrayNode) args,
                 env == null || env.isNull() ? json.createObjectNode() : (ObjectNode) env,
                 req.getParent(), req.getToChild(), req.getFromChild(), req.getToChildCap(), req.getFromChildCap());
-        var f = nucleus.spawn(spec, Boolean.TRUE.equals(req.getAnchor()));
+        // the fibril acts for whoever signed this request (the scheduler forwards the user's identity)
+        var f = nucleus.spawn(spec, Boolean.TRUE.equals(req.getAnchor()), Callers.current());
         return ResponseEntity.created(URI.create("/fibrils/" + f.id())).body(FibrilViews.view(f, nucleus.node()));
     }
 
     @Override
     public ResponseEntity<Fibril> getFibril(String id, Integer wait) {
-        var f = find(id);
-        if (wait != null && wait > 0 && !f.state().ended()) await(f, wait);
-        return ResponseEntity.ok(FibrilViews.view(f, nucleus.node()));
+        return ResponseEntity.ok(FibrilViews.view(find(id), nucleus.node()));
     }
+
+    /**
+     * {@code GET /fibrils/{id}?wait=s}, the long poll: answered when the fibril ends or the wait is
+     * over, holding no request thread meanwhile (a thousand clients waiting on a node cost it no
+     * thread). Chosen over the generated mapping whenever {@code wait} is given.
+     */
+    @GetMapping(value = "/fibrils/{id}", params = "wait", produces = {"application/json", "application/problem+json"})
+    public DeferredResult<ResponseEntity<Fibril>> getFibrilWhenEnded(@PathVariable("id") String id,
+                                                                     @RequestParam("wait") String wait) {
+        int seconds;
+        try {
+            seconds = Integer.parseInt(wait.strip());
+        } catch (NumberFormatException e) {
+            throw M31Problem.badRequest("wait", "wait is a whole number of seconds, 0 to " + MAX_WAIT);
+        }
+        if (seconds < 0 || seconds > MAX_WAIT) throw M31Problem.badRequest("wait", "wait is 0 to " + MAX_WAIT + " seconds");
+        var f = find(id);
+        DeferredResult<ResponseEntity<Fibril>> answer = new DeferredResult<>((seconds + 10) * 1000L);
+        if (seconds == 0 || f.state().ended()) {
+            answer.setResult(ResponseEntity.ok(FibrilViews.view(f, nucleus.node())));
+            return answer;
+        }
+        f.end().copy().completeOnTimeout(f, seconds, TimeUnit.SECONDS)
+                .whenComplete((v, e) -> answer.setResult(ResponseEntity.ok(FibrilViews.view(f, nucleus.node()))));
+        return answer;
+    }
+
+    static final int MAX_WAIT = 60;
 
     @Override
     public ResponseEntity<Fibril> killFibril(String id) {

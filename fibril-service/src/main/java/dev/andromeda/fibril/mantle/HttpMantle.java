@@ -2,6 +2,7 @@ package dev.andromeda.fibril.mantle;
 
 import dev.andromeda.common.config.M31Properties;
 import dev.andromeda.common.http.ServiceClient;
+import dev.andromeda.common.security.Caller;
 import java.io.ByteArrayOutputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -28,6 +29,12 @@ public final class HttpMantle implements Mantle {
     public HttpMantle(ServiceClient client, M31Properties props) {
         this.client = client;
         this.props = props;
+    }
+
+    @Override
+    public Mantle as(Caller who) {
+        ServiceClient signing = client.as(who);
+        return signing == client ? this : new HttpMantle(signing, props);
     }
 
     private String store() { return props.service("store"); }
@@ -170,6 +177,16 @@ public final class HttpMantle implements Mantle {
     }
 
     @Override
+    public CompletableFuture<String> alias(String name) {
+        return client.sendAsync("GET", props.service("naming") + "/names/" + seg(name), null, JsonNode.class, TIMEOUT)
+                .thenApply(n -> n == null || !n.hasNonNull("uri") ? null : n.get("uri").asString())
+                .exceptionally(err -> {
+                    if (unwrap(err) instanceof ServiceClient.RemoteProblem p && (p.status() == 404 || p.status() == 410)) return null;
+                    throw err instanceof CompletionException ce ? ce : new CompletionException(err);
+                });
+    }
+
+    @Override
     public CompletableFuture<JsonNode> spawn(JsonNode request) {
         return client.sendAsync("POST", props.service("scheduler") + "/fibrils", request, JsonNode.class, TIMEOUT);
     }
@@ -202,13 +219,22 @@ public final class HttpMantle implements Mantle {
 
     @Override
     public CompletableFuture<JsonNode> deliver(String node, JsonNode packet) {
-        return lookup(node).thenCompose(b -> {
+        return nodeUrl(node).thenCompose(url -> client.sendAsync("POST", url + "/net/node=" + seg(node) + "/arrivals", packet,
+                JsonNode.class, Duration.ofSeconds(60)));
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> kill(String node, String id) {
+        return nodeUrl(node).thenCompose(url -> client.sendAsync("DELETE", url + "/fibrils/" + seg(id), null, JsonNode.class, TIMEOUT));
+    }
+
+    /** A live node's base URL, from naming; a 404 problem when naming knows no such node. */
+    private CompletableFuture<String> nodeUrl(String node) {
+        return lookup(node).thenApply(b -> {
             if (b == null || b.path("gone").asBoolean(false) || !b.hasNonNull("url") || !"node".equals(b.path("kind").asString())) {
                 throw new ServiceClient.RemoteProblem(404, "no node " + node + " in this constellation", "node", null);
             }
-            String url = b.get("url").asString();
-            return client.sendAsync("POST", stripSlash(url) + "/net/node=" + seg(node) + "/arrivals", packet, JsonNode.class,
-                    Duration.ofSeconds(60));
+            return stripSlash(b.get("url").asString());
         });
     }
 

@@ -1,5 +1,6 @@
 package dev.andromeda.fibril.mantle;
 
+import dev.andromeda.common.security.Caller;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -12,6 +13,12 @@ import tools.jackson.databind.JsonNode;
  * unreachable-service problem; the nucleus turns either into a JS error in the script.
  */
 public interface Mantle {
+
+    /**
+     * This mantle acting for {@code who}: its calls carry who's signed identity, so the services
+     * check owners and ACLs against that user, not against the node. Null: the node itself.
+     */
+    default Mantle as(Caller who) { return this; }
 
     /** A space as the store lists it: its name and the name of its key attribute. */
     record SpaceInfo(String name, String key) {}
@@ -79,6 +86,9 @@ public interface Mantle {
 
     // naming and scheduler
 
+    /** The URI an alias names ({@code GET /names/{alias}}), or null when there is no such alias. */
+    CompletableFuture<String> alias(String name);
+
     /** Binds a fibril or node id to this node, so the gateway routes its URIs here. */
     CompletableFuture<Void> bind(String id, String kind);
 
@@ -98,6 +108,9 @@ public interface Mantle {
 
     /** Hands a signed migration packet to {@code node} (found through naming: a 404 problem when unknown). */
     CompletableFuture<JsonNode> deliver(String node, JsonNode packet);
+
+    /** Kills fibril {@code id} on {@code node} (found through naming), as {@code DELETE /fibrils/{id}} there. */
+    CompletableFuture<JsonNode> kill(String node, String id);
 
     /** The live nodes of the constellation, name → url. */
     CompletableFuture<Map<String, String>> nodes();

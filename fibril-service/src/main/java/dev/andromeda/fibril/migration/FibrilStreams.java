@@ -211,7 +211,7 @@ public final class FibrilStreams {
     private static final Set<String> OURS = Set.of(
             SharedRef.class.getName(), RegexRef.class.getName(), SymbolRef.class.getName(), ProgramRef.class.getName(),
             "dev.andromeda.fibril.modules.Endpoint", "dev.andromeda.fibril.modules.TextObject",
-            "dev.andromeda.fibril.modules.BytesObject", "dev.andromeda.fibril.modules.HttpModule$ResponseObject",
+            "dev.andromeda.fibril.modules.BytesObject", "dev.andromeda.fibril.modules.CountsObject", "dev.andromeda.fibril.modules.HttpModule$ResponseObject",
             "dev.andromeda.fibril.modules.HttpModule$Fetched", "dev.andromeda.fibril.modules.Types$Marker",
             "dev.andromeda.fibril.modules.Types$TypeObject",
             "dev.andromeda.fibril.modules.ChanModule$RecvAgain", "dev.andromeda.fibril.modules.ChanModule$Inbox", "dev.andromeda.fibril.modules.SysModule$SleepUntil");

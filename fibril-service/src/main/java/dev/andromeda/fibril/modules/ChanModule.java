@@ -55,8 +55,8 @@ final class ChanModule {
         this.modules = modules;
         this.shared = shared;
         Nucleus nucleus = modules.nucleus();
-        Mantle mantle = nucleus.mantle();
-        this.sender = new ChannelSender(mantle, nucleus::timers, nucleus.node());
+        // every channel call goes through the fibril's own mantle: it acts for whoever spawned it
+        this.sender = new ChannelSender(nucleus::timers, nucleus.node());
 
         endpointProto = modules.module(cx);
         modules.suspending(cx, endpointProto, "send", 1, (f, c, thisObj, args) -> {
@@ -65,7 +65,7 @@ final class ChanModule {
             JsonNode value = modules.outgoing(Args.at(args, 0), "the message");
             String key = f.id() + ":" + f.nextSeq();
             BooleanSupplier gone = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
-            throw f.suspend(c, "send", () -> sender.send(ep.channel(), ep.cap(), value, key, gone), (cx2, scope, v) -> Undefined.instance);
+            throw f.suspend(c, "send", () -> sender.send(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, gone), (cx2, scope, v) -> Undefined.instance);
         });
         modules.suspending(cx, endpointProto, "recv", 0, (f, c, thisObj, args) -> {
             Endpoint ep = endpoint(thisObj, "recv");
@@ -73,7 +73,7 @@ final class ChanModule {
             Inbox in = inbox(f, ep.channel(), ep.cap());
             // what an earlier poll took is answered at once, with no wait
             if (in.buffered()) return modules.toJs(c, shared, in.take());
-            throw f.suspend(c, "recv", () -> poll(mantle, f, ep.channel(), ep.cap()), RECEIVED, new RecvAgain(ep.channel(), ep.cap()));
+            throw f.suspend(c, "recv", () -> poll(f.mantle(), f, ep.channel(), ep.cap()), RECEIVED, new RecvAgain(ep.channel(), ep.cap()));
         });
         endpointProto.sealObject();
 
@@ -86,7 +86,7 @@ final class ChanModule {
             // a channel a fibril opens is used only through its endpoints' capabilities
             spec.put("capabilities", true);
             boolean isSync = spec.get("mode").asString().equals("sync");
-            throw f.suspend(c, "chan.open", () -> mantle.openChannel(spec), (cx2, scope, v) -> {
+            throw f.suspend(c, "chan.open", () -> f.mantle().openChannel(spec), (cx2, scope, v) -> {
                 Mantle.Opened o = (Mantle.Opened) v;
                 sender.opened(o.id(), isSync);
                 return cx2.newArray(scope, new Object[] {endpoint(o.id(), "send", o.sendCap()), endpoint(o.id(), "recv", o.recvCap())});
@@ -227,7 +227,7 @@ final class ChanModule {
     record RecvAgain(String channel, String cap) implements Suspension.Restart {
         @Override
         public Suspension start(Nucleus nucleus, Fibril f) {
-            return new Suspension("recv", poll(nucleus.mantle(), f, channel, cap), RECEIVED, true, this);
+            return new Suspension("recv", poll(f.mantle(), f, channel, cap), RECEIVED, true, this);
         }
 
         @Override public boolean cutAnyTime() { return false; }
@@ -239,7 +239,7 @@ final class ChanModule {
      */
     CompletableFuture<Void> settle(Fibril f) {
         List<CompletableFuture<?>> acks = new ArrayList<>();
-        Mantle mantle = modules.nucleus().mantle();
+        Mantle mantle = f.mantle();
         for (var e : f.locals().entrySet()) {
             if (!(e.getValue() instanceof Inbox in) || !e.getKey().startsWith(INBOX) || !f.id().equals(in.owner)) continue;
             if (in.consumed <= in.acked && !in.buffered()) continue;

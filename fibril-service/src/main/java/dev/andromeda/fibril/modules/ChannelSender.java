@@ -47,7 +47,6 @@ final class ChannelSender {
     private static final long FIRST_PAUSE_MS = 100;
     private static final long MAX_PAUSE_MS = 5000;
 
-    private final Mantle mantle;
     private final Supplier<ScheduledExecutorService> timers;
     private final String node;
     /** channel → sync? Modes never change; learnt once per node (known at once for channels opened here). */
@@ -55,8 +54,7 @@ final class ChannelSender {
     private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
 
     /** {@code timers}: the node's (asked when needed: the node makes them after its modules). */
-    ChannelSender(Mantle mantle, Supplier<ScheduledExecutorService> timers, String node) {
-        this.mantle = mantle;
+    ChannelSender(Supplier<ScheduledExecutorService> timers, String node) {
         this.timers = timers;
         this.node = node;
     }
@@ -70,23 +68,26 @@ final class ChannelSender {
     /**
      * Sends {@code value} with the fibril's {@code key}; completes when it is durable (async) or
      * taken (sync). {@code abandoned} says the fibril is gone (killed): a sync send stops retrying.
+     * {@code mantle} acts for {@code who} (the fibril's spawner): sends group-commit only with
+     * sends made for the same identity, so a batch never carries one user's message as another's.
      */
-    CompletableFuture<JsonNode> send(String channel, String cap, JsonNode value, String key, BooleanSupplier abandoned) {
-        return mode(channel, cap).thenCompose(isSync -> isSync
+    CompletableFuture<JsonNode> send(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key,
+                                     BooleanSupplier abandoned) {
+        return mode(mantle, channel, cap).thenCompose(isSync -> isSync
                 ? robust(() -> mantle.send(channel, cap, value, key, SYNC_WAIT), abandoned, true)
-                : submit(channel, cap, value, key));
+                : submit(mantle, who, channel, cap, value, key));
     }
 
-    private CompletableFuture<JsonNode> submit(String channel, String cap, JsonNode value, String key) {
-        String k = channel + "|" + (cap == null ? "" : cap);
+    private CompletableFuture<JsonNode> submit(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key) {
+        String k = channel + "|" + (cap == null ? "" : cap) + "|" + (who == null ? "" : who);
         while (true) {
-            CompletableFuture<JsonNode> done = lanes.computeIfAbsent(k, x -> new Lane(k, channel, cap)).submit(value, key);
+            CompletableFuture<JsonNode> done = lanes.computeIfAbsent(k, x -> new Lane(k, mantle, channel, cap)).submit(value, key);
             if (done != null) return done;
             // that lane had just gone idle and retired: the next one takes it
         }
     }
 
-    private CompletableFuture<Boolean> mode(String channel, String cap) {
+    private CompletableFuture<Boolean> mode(Mantle mantle, String channel, String cap) {
         CompletableFuture<Boolean> known = sync.get(channel);
         if (known != null) return known;
         CompletableFuture<Boolean> asked = robust(() -> mantle.describeChannel(channel, cap), () -> false, false)
@@ -102,9 +103,10 @@ final class ChannelSender {
 
     private record Pending(JsonNode value, String key, int bytes, CompletableFuture<JsonNode> done) {}
 
-    /** The sends of this node to one channel (through one cap): at most one POST in flight. */
+    /** The sends of this node to one channel (through one cap, for one identity): at most {@link #IN_FLIGHT} POSTs in flight. */
     private final class Lane {
         private final String laneKey;
+        private final Mantle mantle;
         private final String channel;
         private final String cap;
         private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
@@ -112,8 +114,9 @@ final class ChannelSender {
         /** Idle and out of the map (a node sends to many channels over its life): a sender must take a new lane. */
         private boolean retired;
 
-        Lane(String laneKey, String channel, String cap) {
+        Lane(String laneKey, Mantle mantle, String channel, String cap) {
             this.laneKey = laneKey;
+            this.mantle = mantle;
             this.channel = channel;
             this.cap = cap;
         }

@@ -29,7 +29,9 @@ import tools.jackson.databind.node.ObjectNode;
  * Markers (Int.incr, Int.decr) go to the node's combiner and cost no request; plain properties
  * other than the key are set, in a batch of their own, after this fibril's earlier effects are
  * durable so the order holds. {@code fs.get} and {@code fs.query} first make the node's pending
- * effects durable: a fibril reads its own writes.
+ * effects durable: a fibril reads its own writes. Every call, combined ones included, carries
+ * the identity of the fibril's spawner (its {@link Fibril#mantle()}), so the store checks the
+ * user's rights, not the node's.
  */
 final class FsModule {
 
@@ -73,7 +75,7 @@ final class FsModule {
     private Object mkdir(Fibril f, Context cx, Scriptable thisObj, Object[] args) {
         String name = space(args, 0, "fs.mkdir");
         JsonNode spec = modules.outgoing(Args.object(args, 1, "fs.mkdir(name, spec): spec"), "the space spec");
-        throw f.suspend(cx, "fs.mkdir", () -> mantle.makeSpace(name, spec).whenComplete((v, e) -> dir.forget()),
+        throw f.suspend(cx, "fs.mkdir", () -> f.mantle().makeSpace(name, spec).whenComplete((v, e) -> dir.forget()),
                 (c, scope, v) -> v == null ? Undefined.instance : modules.toJs(c, scope, (JsonNode) v));
     }
 
@@ -127,19 +129,35 @@ final class FsModule {
         Scriptable counts = Args.object(args, 1, "fs.invokeAll(space, counts, attr): counts");
         String attr = Args.string(args, 2, "fs.invokeAll(space, counts, attr): attr");
         if (!ATTR.matcher(attr).matches()) throw ScriptRuntime.typeError("fs.invokeAll: '" + attr + "' is not an attribute name");
-        Object[] ids = counts.getIds();
-        String[] keys = new String[ids.length];
-        long[] deltas = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            keys[i] = ids[i].toString();
-            if (keys[i].isEmpty() || keys[i].length() > MAX_KEY) {
-                throw ScriptRuntime.typeError("fs.invokeAll: a key must have 1 to " + MAX_KEY + " characters");
+        String[] keys;
+        long[] deltas;
+        if (counts instanceof CountsObject nc) {
+            // jam.count's arrays as they are: words of ASCII letters, counts ≥ 1
+            keys = nc.words();
+            deltas = nc.counts();
+            int size = nc.distinct();
+            if (keys.length != size) {
+                keys = java.util.Arrays.copyOf(keys, size);
+                deltas = java.util.Arrays.copyOf(deltas, size);
             }
-            double d = ScriptRuntime.toNumber(Args.get(counts, ids[i]));
-            if (Double.isNaN(d) || Double.isInfinite(d) || d != Math.rint(d)) {
-                throw ScriptRuntime.typeError("fs.invokeAll: the count of '" + keys[i] + "' is not a whole number");
+            for (String k : keys) {
+                if (k.length() > MAX_KEY) throw ScriptRuntime.typeError("fs.invokeAll: a key must have 1 to " + MAX_KEY + " characters");
             }
-            deltas[i] = (long) d;
+        } else {
+            Object[] ids = counts.getIds();
+            keys = new String[ids.length];
+            deltas = new long[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                keys[i] = ids[i].toString();
+                if (keys[i].isEmpty() || keys[i].length() > MAX_KEY) {
+                    throw ScriptRuntime.typeError("fs.invokeAll: a key must have 1 to " + MAX_KEY + " characters");
+                }
+                double d = ScriptRuntime.toNumber(Args.get(counts, ids[i]));
+                if (Double.isNaN(d) || Double.isInfinite(d) || d != Math.rint(d)) {
+                    throw ScriptRuntime.typeError("fs.invokeAll: the count of '" + keys[i] + "' is not a whole number");
+                }
+                deltas[i] = (long) d;
+            }
         }
         Double n = (double) keys.length;
         SpaceInfo known = dir.cachedNamed(name);
@@ -147,18 +165,18 @@ final class FsModule {
             addAll(f, known, attr, keys, deltas);
             return n;
         }
+        String[] ks = keys;
+        long[] ds = deltas;
         throw f.suspend(cx, "fs.invokeAll", () -> dir.named(name).thenApply(space -> {
             if (space == null) throw ScriptRuntime.constructError("Error", "no space " + name + " (make it with fs.mkdir)");
-            addAll(f, space, attr, keys, deltas);
+            addAll(f, space, attr, ks, ds);
             return n;
         }), (c, s, v) -> v);
     }
 
     private void addAll(Fibril f, SpaceInfo space, String attr, String[] keys, long[] deltas) {
         if (attr.equals(space.key())) throw ScriptRuntime.typeError("fs.invokeAll: the key " + attr + " cannot be incremented");
-        long gen = 0;
-        for (int i = 0; i < keys.length; i++) if (deltas[i] != 0) gen = Math.max(gen, combiner.add(space.name(), keys[i], attr, deltas[i]));
-        f.noteEffect(gen);
+        f.noteEffect(combiner.addAll(f.caller(), space.name(), attr, keys, deltas));
     }
 
     /** Adds the markers to the combiner; answers the plain properties still to set. */
@@ -166,7 +184,7 @@ final class FsModule {
         String key = keyOf(space, p.plain());
         for (Map.Entry<String, Types.Marker> m : p.markers().entrySet()) {
             if (m.getKey().equals(space.key())) throw ScriptRuntime.typeError("fs.invoke: the key " + space.key() + " cannot be incremented");
-            f.noteEffect(combiner.add(space.name(), key, m.getKey(), m.getValue().delta()));
+            f.noteEffect(combiner.add(f.caller(), space.name(), key, m.getKey(), m.getValue().delta()));
         }
         Map<String, JsonNode> sets = new LinkedHashMap<>(p.plain());
         sets.remove(space.key());
@@ -179,7 +197,7 @@ final class FsModule {
         ObjectNode inv = batch.putArray("invocations").addObject().put("key", key);
         ObjectNode ops = inv.putObject("ops");
         sets.forEach((attr, value) -> ops.putObject(attr).put("op", "set").set("n", value));
-        return combiner.awaitDurable(f.lastEffectGen()).thenCompose(v -> mantle.invoke(space.name(), batch));
+        return combiner.awaitDurable(f.lastEffectGen()).thenCompose(v -> f.mantle().invoke(space.name(), batch));
     }
 
     private static String keyOf(SpaceInfo space, Map<String, JsonNode> plain) {
@@ -258,7 +276,7 @@ final class FsModule {
         Target[] found = new Target[1];
         throw f.suspend(cx, "fs.get", () -> combiner.awaitAll().thenCompose(v -> target).thenCompose(t -> {
             found[0] = t;
-            return mantle.getObject(t.space().name(), t.key());
+            return f.mantle().getObject(t.space().name(), t.key());
         }), (c, scope, v) -> object(c, scope, found[0].space().key(), (JsonNode) v));
     }
 
@@ -273,7 +291,7 @@ final class FsModule {
                 .thenCompose(v -> dir.named(name))
                 .thenCompose(s -> {
                     space[0] = s != null ? s : new SpaceInfo(name, "key");
-                    return mantle.putObject(name, key, write);
+                    return f.mantle().putObject(name, key, write);
                 }), (c, scope, v) -> v == null ? Undefined.instance : object(c, scope, space[0].key(), (JsonNode) v));
     }
 
@@ -310,7 +328,7 @@ final class FsModule {
                 .thenCompose(v -> dir.named(name))
                 .thenCompose(s -> {
                     space[0] = s != null ? s : new SpaceInfo(name, "key");
-                    return mantle.query(name, params);
+                    return f.mantle().query(name, params);
                 }), (c, scope, v) -> {
                     JsonNode arr = (JsonNode) v;
                     List<Object> out = new ArrayList<>();

@@ -1,12 +1,11 @@
 package dev.andromeda.fibril.modules;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -33,9 +32,9 @@ final class JamModule {
         this.maxInflated = modules.nucleus().settings().getMaxInflatedBytes();
 
         textProto = modules.module(cx);
-        modules.function(cx, textProto, "split", 0, (f, c, thisObj, args) -> words(c, text(thisObj, "split")));
-        modules.function(cx, textProto, "text", 0, (f, c, thisObj, args) -> text(thisObj, "text"));
-        modules.function(cx, textProto, "toString", 0, (f, c, thisObj, args) -> text(thisObj, "toString"));
+        modules.function(cx, textProto, "split", 0, (f, c, thisObj, args) -> words(c, textOf(thisObj, "split")));
+        modules.function(cx, textProto, "text", 0, (f, c, thisObj, args) -> textOf(thisObj, "text").text());
+        modules.function(cx, textProto, "toString", 0, (f, c, thisObj, args) -> textOf(thisObj, "toString").text());
         textProto.sealObject();
 
         object = modules.module(cx);
@@ -43,11 +42,12 @@ final class JamModule {
         modules.function(cx, object, "gunzip", 1, (f, c, thisObj, args) -> text(gunzip(bytes(args, "jam.gunzip"))));
         modules.function(cx, object, "words", 1, (f, c, thisObj, args) -> words(c, anyText(args, "jam.words")));
         modules.function(cx, object, "count", 1, (f, c, thisObj, args) -> {
-            Scriptable out = modules.newObject(c);
-            for (Map.Entry<String, Long> e : Words.count(anyText(args, "jam.count")).entrySet()) {
-                out.put(e.getKey(), out, e.getValue().doubleValue());
-            }
-            return out;
+            TextObject t = anyText(args, "jam.count");
+            CountsObject counts = new CountsObject(Words.count(t.bytes(), t.length()));
+            counts.setPrototype(ScriptableObject.getObjectPrototype(shared));
+            counts.setParentScope(shared);
+            counts.sealObject();
+            return counts;
         });
         object.sealObject();
     }
@@ -55,21 +55,21 @@ final class JamModule {
     ScriptableObject object() { return object; }
     ScriptableObject textProto() { return textProto; }
 
-    private TextObject text(String s) {
-        TextObject t = new TextObject(s);
+    private TextObject text(Buffer b) {
+        TextObject t = new TextObject(b.bytes, b.size);
         t.setPrototype(textProto);
         t.setParentScope(shared);
         t.sealObject();
         return t;
     }
 
-    private Object words(Context cx, String text) {
-        List<String> words = Words.split(text);
+    private Object words(Context cx, TextObject text) {
+        List<String> words = Words.split(text.bytes(), text.length());
         return cx.newArray(shared, words.toArray());
     }
 
-    private static String text(Scriptable thisObj, String method) {
-        if (thisObj instanceof TextObject t) return t.text();
+    private static TextObject textOf(Scriptable thisObj, String method) {
+        if (thisObj instanceof TextObject t) return t;
         throw ScriptRuntime.typeError(method + "() must be called on a Text (from jam.unzip or jam.gunzip)");
     }
 
@@ -80,49 +80,82 @@ final class JamModule {
         throw ScriptRuntime.typeError(fn + " needs bytes, e.g. res.content()");
     }
 
-    private static String anyText(Object[] args, String fn) {
+    /** A text, a JS string or bytes, as bytes (a string's chars past Latin-1 are no letters: any non-letter stands for them). */
+    private static TextObject anyText(Object[] args, String fn) {
         Object v = Args.at(args, 0);
-        if (v instanceof TextObject t) return t.text();
-        if (v instanceof CharSequence s) return s.toString();
-        if (v instanceof BytesObject b) return new String(b.bytes(), StandardCharsets.ISO_8859_1);
+        if (v instanceof TextObject t) return t;
+        if (v instanceof BytesObject b) return new TextObject(b.bytes(), b.bytes().length);
+        if (v instanceof CharSequence s) {
+            byte[] bytes = new byte[s.length()];
+            for (int i = 0; i < bytes.length; i++) {
+                char c = s.charAt(i);
+                bytes[i] = c < 256 ? (byte) c : (byte) ' ';
+            }
+            return new TextObject(bytes, bytes.length);
+        }
         throw ScriptRuntime.typeError(fn + " needs a text, a string or bytes");
     }
 
+    /** Inflated bytes, kept as they are (no copy to a right-sized array, no String). */
+    static final class Buffer {
+        byte[] bytes;
+        int size;
+
+        Buffer(int initial) { bytes = new byte[Math.max(initial, 1024)]; }
+
+        String string() { return new String(bytes, 0, size, StandardCharsets.ISO_8859_1); }
+    }
+
     /** Every entry's bytes, in archive order, back to back (as {@code unzip -p} prints them). */
-    String unzip(byte[] zip) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(zip.length * 3L, 1 << 26));
+    Buffer unzip(byte[] zip) {
+        Buffer out = new Buffer((int) Math.min(zip.length * 3L, 1 << 26));
         try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip), StandardCharsets.ISO_8859_1)) {
             ZipEntry e;
             boolean any = false;
             while ((e = in.getNextEntry()) != null) {
                 any = true;
-                if (!e.isDirectory()) copy(in, out, "jam.unzip");
+                if (e.isDirectory()) continue;
+                // the local header often knows the size: one buffer of the right size, no regrowth
+                if (e.getSize() > 0 && e.getSize() <= maxInflated - out.size) ensure(out, (int) Math.min(out.size + e.getSize() + 1, Integer.MAX_VALUE - 16));
+                copy(in, out, "jam.unzip");
             }
             if (!any) throw ScriptRuntime.constructError("Error", "jam.unzip: not a zip archive (no entries)");
         } catch (IOException e) {
             throw ScriptRuntime.constructError("Error", "jam.unzip: bad zip archive: " + e.getMessage());
         }
-        return out.toString(StandardCharsets.ISO_8859_1);
+        return out;
     }
 
-    String gunzip(byte[] gz) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(gz.length * 3L, 1 << 26));
-        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(gz))) {
+    Buffer gunzip(byte[] gz) {
+        Buffer out = new Buffer((int) Math.min(gz.length * 3L, 1 << 26));
+        try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(gz), 64 * 1024)) {
             copy(in, out, "jam.gunzip");
         } catch (IOException e) {
             throw ScriptRuntime.constructError("Error", "jam.gunzip: bad gzip data: " + e.getMessage());
         }
-        return out.toString(StandardCharsets.ISO_8859_1);
+        return out;
     }
 
-    private void copy(InputStream in, ByteArrayOutputStream out, String fn) throws IOException {
-        byte[] buf = new byte[64 * 1024];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-            if (out.size() + (long) n > maxInflated) {
+    private static void ensure(Buffer b, int capacity) {
+        if (capacity > b.bytes.length) b.bytes = Arrays.copyOf(b.bytes, capacity);
+    }
+
+    /** Inflates straight into the buffer, growing it by half at a time, within the limit. */
+    private void copy(InputStream in, Buffer out, String fn) throws IOException {
+        while (true) {
+            if (out.size == out.bytes.length) {
+                long grown = Math.min(Math.max(out.bytes.length + (out.bytes.length >> 1), 1024L), maxInflated + 1);
+                if (grown <= out.size) {
+                    throw ScriptRuntime.constructError("RangeError", fn + ": the archive inflates past the limit of " + maxInflated + " bytes");
+                }
+                ensure(out, (int) Math.min(grown, Integer.MAX_VALUE - 16));
+            }
+            int n = in.read(out.bytes, out.size, out.bytes.length - out.size);
+            if (n < 0) return;
+            if (out.size + (long) n > maxInflated) {
                 throw ScriptRuntime.constructError("RangeError", fn + ": the archive inflates past the limit of " + maxInflated + " bytes");
             }
-            out.write(buf, 0, n);
+            out.size += n;
         }
     }
 }

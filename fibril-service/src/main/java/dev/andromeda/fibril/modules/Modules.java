@@ -21,7 +21,7 @@ import tools.jackson.databind.node.ObjectNode;
  */
 public final class Modules {
 
-    static final String NAMES = "sys, fs, http, jam, chan";
+    static final String NAMES = "sys, fs, http, jam, chan, and user modules as /code/{fingerprint or alias}";
 
     private final Nucleus nucleus;
     private final Scriptable shared;
@@ -51,13 +51,22 @@ public final class Modules {
         roots.put("jam.text", jamModule.textProto());
         roots.put("chan", chan.object());
         roots.put("chan.endpoint", chan.endpointProto());
-        HostFunction require = new HostFunction(cx, shared, "require", 1, (f, c, thisObj, args) -> require(f, c, args));
-        require.sealObject();
+        this.userModules = new UserModules(this);
+        // it may wait (a user module's code is fetched from the store): a suspending function
+        HostFunction impl = new HostFunction(cx, shared, "require", 1, (f, c, thisObj, args) -> require(f, c, args));
+        impl.sealObject();
+        org.mozilla.javascript.Function require = nucleus.shims().suspending(cx, shared, impl);
+        if (require instanceof ScriptableObject so) so.sealObject();
+        this.require = require;
         shared.defineProperty("require", require, ScriptableObject.READONLY | ScriptableObject.PERMANENT | ScriptableObject.DONTENUM);
     }
 
+    private final UserModules userModules;
+    private final org.mozilla.javascript.Function require;
+
     private Object require(Fibril f, Context cx, Object[] args) {
         String name = Args.string(args, 0, "require(name): name");
+        if (UserModules.names(name)) return userModules.require(f, cx, require, name);
         return switch (name) {
             case "sys" -> f.locals().computeIfAbsent("module:sys", k -> sys.forFibril(cx, f));
             case "fs" -> fs;

@@ -29,12 +29,19 @@ final class SysModule {
 
     private final Modules modules;
     private final ScriptableObject functions;
+    private final BackgroundSpawns spawns;
+    /** Spare channels for spawns, per identity spawned for (null key: the node itself). */
+    private final java.util.Map<Object, SpawnChannels> supplies = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Object, SpawnChannels> eldest) { return size() > 256; }
+            });
 
     SysModule(Modules modules, Context cx, Scriptable shared) {
         this.modules = modules;
         Nucleus nucleus = modules.nucleus();
-        Mantle mantle = nucleus.mantle();
         functions = modules.module(cx);
+        spawns = new BackgroundSpawns(nucleus);
 
         modules.suspending(cx, functions, "spawn", 3, (f, c, thisObj, args) -> {
             Object fn = Args.at(args, 0);
@@ -60,20 +67,22 @@ final class SysModule {
                 if (ScriptableObject.getProperty(opts, "anchor") == Boolean.TRUE) req.put("anchor", true);
             }
             String src = source;
-            throw f.suspend(c, "sys.spawn", () -> nucleus.storeCode(src).thenCompose(fp -> {
+            SpawnChannels supply = channels(f);
+            CompletableFuture<String> code = nucleus.storeCode(src);
+            Mantle.Opened[] ready = code.isDone() && !code.isCompletedExceptionally() ? supply.readyPair() : null;
+            if (ready != null) {
+                // nothing to wait for: no trip through the run queue behind the node's busy fibrils
+                req.put("fingerprint", code.join());
+                spawns.start(f, withChannels(req, ready), ready[1]);
+                return endpoints(c, f.globalScope(), ready);
+            }
+            // the fibril waits for its child's endpoints only; placing and starting the child go on
+            // in the background (as Erlang's spawn answers at once), so a crawl's spawns overlap
+            throw f.suspend(c, "sys.spawn", () -> code.thenCombine(supply.pair(), (fp, chs) -> {
                 req.put("fingerprint", fp);
-                // the child gets only its own ends' capabilities: recv on toChild, send on fromChild
-                JsonNode spec = JsonNodeFactory.instance.objectNode().put("type", "Any").put("mode", "async").put("capabilities", true);
-                return mantle.openChannel(spec).thenCombine(mantle.openChannel(spec), (to, from) -> new Mantle.Opened[] {to, from});
-            }).thenCompose(chs -> {
-                req.put("toChild", chs[0].id()).put("fromChild", chs[1].id())
-                        .put("toChildCap", chs[0].recvCap()).put("fromChildCap", chs[1].sendCap());
-                return mantle.spawn(req).thenApply(answer -> chs);
-            }), (cx2, scope, v) -> {
-                Mantle.Opened[] chs = (Mantle.Opened[]) v;
-                return cx2.newArray(scope, new Object[] {modules.endpoint(chs[0].id(), "send", chs[0].sendCap()),
-                        modules.endpoint(chs[1].id(), "recv", chs[1].recvCap())});
-            });
+                spawns.start(f, withChannels(req, chs), chs[1]);
+                return chs;
+            }), (cx2, scope, v) -> endpoints(cx2, scope, (Mantle.Opened[]) v));
         });
 
         modules.function(cx, functions, "self", 0, (f, c, thisObj, args) -> {
@@ -139,6 +148,88 @@ final class SysModule {
     }
 
     ScriptableObject functions() { return functions; }
+
+    /** The child gets only its own ends' capabilities: recv on the channel to it, send on the one from it. */
+    private static ObjectNode withChannels(ObjectNode req, Mantle.Opened[] chs) {
+        return req.put("toChild", chs[0].id()).put("fromChild", chs[1].id())
+                .put("toChildCap", chs[0].recvCap()).put("fromChildCap", chs[1].sendCap());
+    }
+
+    /** The parent's ends: send to the child, receive from it. */
+    private Object endpoints(Context cx, Scriptable scope, Mantle.Opened[] chs) {
+        return cx.newArray(scope, new Object[] {modules.endpoint(chs[0].id(), "send", chs[0].sendCap()),
+                modules.endpoint(chs[1].id(), "recv", chs[1].recvCap())});
+    }
+
+    private SpawnChannels channels(Fibril f) {
+        Object who = f.caller() == null ? "" : f.caller();
+        return supplies.computeIfAbsent(who, k -> new SpawnChannels(f.mantle()));
+    }
+
+    /**
+     * Spawn requests on their way to the scheduler, at most {@value #PARALLEL} at a time per node (a
+     * spawn's latency is mostly waiting on the scheduler, the target node, naming and the store).
+     * A spawn that fails is told to the parent where it waits for the child's report: as
+     * {@code {"err": …}} on the child's channel (the child never started, so nothing else writes
+     * there); a parent that reads {@code st.err} sees it as it would see the child fail.
+     */
+    static final class BackgroundSpawns {
+        static final int PARALLEL = 32;
+        private final Nucleus nucleus;
+        private final java.util.ArrayDeque<Runnable> queue = new java.util.ArrayDeque<>();
+        private int running;
+
+        BackgroundSpawns(Nucleus nucleus) { this.nucleus = nucleus; }
+
+        void start(Fibril parent, ObjectNode req, Mantle.Opened fromChild) {
+            Mantle mantle = parent.mantle();
+            String parentId = parent.id();
+            enqueue(() -> mantle.spawn(req).whenComplete((answer, e) -> {
+                done();
+                if (e == null) return;
+                ObjectNode err = JsonNodeFactory.instance.objectNode().put("err", "sys.spawn: " + Fibril.describe(e));
+                nucleus.retry(() -> mantle.send(fromChild.id(), fromChild.sendCap(), err, parentId + ":spawn:" + fromChild.id(), 0), 10, 200)
+                        .exceptionally(lost -> {
+                            org.slf4j.LoggerFactory.getLogger(SysModule.class).warn(
+                                    "fibril {}: a spawn failed ({}) and its parent could not be told: {}",
+                                    parentId, Fibril.describe(e), Fibril.describe(lost));
+                            return null;
+                        });
+            }));
+        }
+
+        private void enqueue(Runnable r) {
+            synchronized (this) {
+                if (running >= PARALLEL) {
+                    queue.addLast(r);
+                    return;
+                }
+                running++;
+            }
+            run(r);
+        }
+
+        private void done() {
+            Runnable next;
+            synchronized (this) {
+                next = queue.pollFirst();
+                if (next == null) {
+                    running--;
+                    return;
+                }
+            }
+            run(next);
+        }
+
+        private void run(Runnable r) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(SysModule.class).error("a background spawn could not start", e);
+                done();
+            }
+        }
+    }
 
     /** The sys object of one fibril. */
     Scriptable forFibril(Context cx, Fibril f) {

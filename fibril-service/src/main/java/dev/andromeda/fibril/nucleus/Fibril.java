@@ -3,6 +3,8 @@ package dev.andromeda.fibril.nucleus;
 import dev.andromeda.fibril.sandbox.FibrilStop;
 import dev.andromeda.fibril.sandbox.SandboxContextFactory;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Caller;
+import dev.andromeda.fibril.mantle.Mantle;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
@@ -80,6 +82,9 @@ public final class Fibril implements SandboxContextFactory.Meter {
     private volatile long generation = 1;
     private volatile Transfer transfer;
     private volatile String movedTo;
+    /** Who spawned it (as the request that spawned it was signed), whose identity its calls carry; null: the node's own. */
+    private volatile Caller caller;
+    private volatile Mantle mantle;
 
     // the carrier's, or the parked operation's: never two threads at once
     ScriptableObject scope;
@@ -158,7 +163,47 @@ public final class Fibril implements SandboxContextFactory.Meter {
         instructions = instructionsValue;
     }
     public Transfer transfer() { return transfer; }
+
+    /** Who this fibril acts for: the user who spawned it (or whoever spawned its spawner); null: the node. */
+    public Caller caller() { return caller; }
+
+    void actFor(Caller who) {
+        caller = who;
+        mantle = null;
+    }
+
+    /** A caller as packets and checkpoints carry it: subject and roles (who relayed it is not kept). */
+    static ObjectNode callerJson(Caller c) {
+        ObjectNode o = tools.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("subject", c.subject());
+        ArrayNode roles = o.putArray("roles");
+        c.roles().forEach(roles::add);
+        return o;
+    }
+
+    static Caller caller(JsonNode json) {
+        if (json == null || !json.hasNonNull("subject") || json.get("subject").asString().isBlank()) return null;
+        java.util.List<String> roles = new java.util.ArrayList<>();
+        for (JsonNode r : json.path("roles")) roles.add(r.asString());
+        return Caller.of(json.get("subject").asString(), roles);
+    }
+
+    /** The mantle as this fibril's caller: every store, channel and scheduler call of the fibril goes through it. */
+    public Mantle mantle() {
+        Mantle m = mantle;
+        if (m == null) mantle = m = nucleus.mantle().as(caller);
+        return m;
+    }
     public String movedTo() { return movedTo; }
+
+    /** Its global scope (null before it first runs and after it ended). */
+    public ScriptableObject globalScope() { return scope; }
+
+    /** User modules it has loaded (their compiled code travels by reference when it moves). */
+    private final Map<String, Program> modules = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public void usesModule(Program p) { modules.put(p.fingerprint(), p); }
+
+    java.util.Collection<Program> modules() { return modules.values(); }
 
     /** Per-fibril values modules keep (the sys object, caches): never shared between fibrils. */
     public Map<String, Object> locals() { return locals; }
@@ -203,6 +248,16 @@ public final class Fibril implements SandboxContextFactory.Meter {
     }
 
     void startSlice() { sliceStart = System.nanoTime(); }
+
+    /** A slice shorter than this makes the fibril brisk: it waited more than it computed. */
+    private static final long BRISK_NANOS = 2_000_000;
+    /** How long its last slice ran (0 before the first: a new fibril starts brisk). */
+    private volatile long lastSliceNanos;
+
+    void endSlice() { lastSliceNanos = System.nanoTime() - sliceStart; }
+
+    /** Its last slice was short: it is woken ahead of fibrils that compute (see Nucleus.Slice). */
+    boolean brisk() { return lastSliceNanos < BRISK_NANOS; }
 
     /**
      * Parks the fibril until {@code start}'s operation completes; the host function throws what this

@@ -29,9 +29,13 @@ public class FibrilSettings {
     private long maxInflatedBytes = 512L << 20;
     /** Ended fibrils kept for GET /fibrils/{id}. */
     private int keepEnded = 10_000;
-    /** The combiner flushes at least this often… */
-    private Duration flushInterval = Duration.ofMillis(100);
-    /** …and at once when a generation holds this many distinct (space, key, attr) cells. */
+    /**
+     * While the node computes, the combiner gathers effects at least this long between flushes
+     * (or 3 times the last flush's duration, if longer); when fibrils wait and the node idles, it
+     * flushes at once (see EffectCombiner)…
+     */
+    private Duration flushInterval = Duration.ofSeconds(1);
+    /** …and always at once when a generation holds this many distinct (space, key, attr) cells. */
     private int flushMaxEntries = 50_000;
     /**
      * HMAC key that signs migration packets; every node of a constellation needs the same. Empty:

@@ -2,6 +2,7 @@ package dev.andromeda.fibril.nucleus;
 
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
+import dev.andromeda.common.security.Caller;
 import dev.andromeda.fibril.effects.EffectCombiner;
 import dev.andromeda.fibril.json.JsJson;
 import dev.andromeda.fibril.mantle.Mantle;
@@ -24,7 +25,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -114,9 +114,10 @@ public final class Nucleus implements AutoCloseable {
         AtomicInteger n = new AtomicInteger();
         int count = settings.carrierCount();
         // a big stack: callbacks from built-ins (sort, forEach) recurse on the Java stack
-        this.carriers = new ThreadPoolExecutor(count, count, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        this.carriers = new ThreadPoolExecutor(count, count, 60, TimeUnit.SECONDS, new java.util.concurrent.PriorityBlockingQueue<>(),
                 r -> daemon(new Thread(null, r, "fibril-" + node + "-carrier-" + n.incrementAndGet(), 16L << 20)));
         this.timers = Executors.newScheduledThreadPool(1, r -> daemon(new Thread(r, "fibril-" + node + "-timer")));
+        combiner.pacedWhile(() -> carriers.getActiveCount() > 0 || !carriers.getQueue().isEmpty());
     }
 
     private static Thread daemon(Thread t) {
@@ -152,6 +153,14 @@ public final class Nucleus implements AutoCloseable {
      * and the spawn acknowledged, so that it can be started again elsewhere.
      */
     public Fibril spawn(SpawnSpec spec, boolean anchored) {
+        return spawn(spec, anchored, null);
+    }
+
+    /**
+     * As above, for {@code caller} (who signed the spawn request; null: the node itself): the
+     * fibril acts with that identity in every call it makes, and so do its children.
+     */
+    public Fibril spawn(SpawnSpec spec, boolean anchored, Caller caller) {
         Program program = load(spec);
         checkSize("args", spec.args());
         checkSize("env", spec.env());
@@ -161,18 +170,21 @@ public final class Nucleus implements AutoCloseable {
         Fibril f = new Fibril(Ids.newId(Ids.FIBRIL), this, program, spec,
                 settings.getTimeSlice().toNanos(), settings.getMaxInstructions());
         f.anchor(anchored);
+        f.actFor(caller);
+        // naming and the store are asked at once: a spawn waits for the slower, not for both in turn
+        CompletableFuture<Void> binding = mantle.bind(f.id(), "fibril");
         checkpointSpawn(f, spec);
         live.put(f.id(), f);
-        bind(f);
+        bind(f, binding);
         f.wallClock = timers.schedule(() -> stop(f, new FibrilStop("wall-clock limit exceeded (" + settings.getWallClock()
                 + ")", false)), settings.getWallClock().toMillis(), TimeUnit.MILLISECONDS);
         submit(f);
         return f;
     }
 
-    private void bind(Fibril f) {
+    private void bind(Fibril f, CompletableFuture<Void> binding) {
         try {
-            mantle.bind(f.id(), "fibril").get(5, TimeUnit.SECONDS);
+            binding.get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             // the fibril runs anyway (its parent hears from it over a channel); only routing
             // GET /fibrils/{id} to it waits for naming, so keep trying in the background
@@ -187,6 +199,7 @@ public final class Nucleus implements AutoCloseable {
         packet.put("kind", f.program().kind().name()).put("fingerprint", f.program().fingerprint());
         packet.set("args", f.args());
         packet.set("env", f.env());
+        if (f.caller() != null) packet.set("caller", Fibril.callerJson(f.caller()));
         packet.put("parent", f.parent()).put("toChild", f.toChild()).put("fromChild", f.fromChild())
                 .put("toChildCap", f.toChildCap()).put("fromChildCap", f.fromChildCap()).put("anchored", f.anchored())
                 .put("created", f.created().toEpochMilli());
@@ -247,13 +260,19 @@ public final class Nucleus implements AutoCloseable {
     private Program compile(Program.Kind kind, String source, String fp, String field) {
         String name = kind == Program.Kind.SCRIPT ? "script" : "code/" + fp.substring(0, 12);
         try (Context cx = factory.enterContext()) {
-            // a function travels as its own text; in parentheses it is an expression whose value is the function
-            String text = kind == Program.Kind.SCRIPT ? source : "(" + source + "\n)";
+            // a function travels as its own text; in parentheses it is an expression whose value is the function;
+            // a module's text goes on the wrapper's first line, so its line numbers stay its own
+            String text = switch (kind) {
+                case SCRIPT -> source;
+                case FUNCTION -> "(" + source + "\n)";
+                case MODULE -> MODULE_HEAD + source + "\n})";
+            };
             Script script = cx.compileString(text, name, 1, null);
             return new Program(kind, fp, script, source);
         } catch (EvaluatorException e) {
             int col = e.columnNumber();
             if (kind == Program.Kind.FUNCTION && e.lineNumber() == 1 && col > 0) col--;
+            if (kind == Program.Kind.MODULE && e.lineNumber() == 1) col = Math.max(0, col - MODULE_HEAD.length());
             String near = e.lineSource() == null ? "" : ": " + abbreviate(e.lineSource().strip());
             throw M31Problem.badRequest(field, "syntax error at line " + e.lineNumber() + ", column " + col
                     + ": " + e.details() + near);
@@ -262,6 +281,56 @@ public final class Nucleus implements AutoCloseable {
 
     private static String abbreviate(String s) {
         return s.length() > 120 ? s.substring(0, 120) + "…" : s;
+    }
+
+    private static final String MODULE_HEAD = "(function (module, exports, require) {";
+
+    /** A user module compiled on this node, or null. */
+    public Program cachedModule(String fingerprint) {
+        return code.get(Program.Kind.MODULE, fingerprint);
+    }
+
+    /**
+     * A user module by fingerprint: compiled once per node, its source fetched from /code through
+     * {@code via} (the fibril's mantle). Fails with a 404 problem when nothing is stored there, a
+     * 400 naming line and column for a syntax error, a 413 past the source limit.
+     */
+    public CompletableFuture<Program> module(String fingerprint, Mantle via) {
+        Program known = cachedModule(fingerprint);
+        if (known != null) return CompletableFuture.completedFuture(known);
+        return via.getCode(fingerprint).handle((source, e) -> {
+            if (e != null) {
+                Throwable t = Fibril.unwrap(e);
+                if (t instanceof M31Problem p && p.status() == 404) {
+                    throw M31Problem.notFound("no module /code/" + fingerprint + ": nothing is stored under that fingerprint");
+                }
+                throw t instanceof RuntimeException re ? re : new java.util.concurrent.CompletionException(t);
+            }
+            return moduleFrom(fingerprint, source);
+        });
+    }
+
+    private Program moduleFrom(String fingerprint, String source) {
+        if (source.getBytes(StandardCharsets.UTF_8).length > settings.getMaxSourceBytes()) {
+            throw M31Problem.tooLarge("source", "module /code/" + fingerprint + " is larger than " + settings.getMaxSourceBytes() + " bytes");
+        }
+        if (!CodeCache.fingerprint(source).equals(fingerprint)) {
+            throw M31Problem.badRequest("fingerprint", "the store answered code that does not match /code/" + fingerprint);
+        }
+        Program known = cachedModule(fingerprint);
+        if (known != null) return known;
+        Program p = compile(Program.Kind.MODULE, source, fingerprint, "module /code/" + fingerprint);
+        code.put(p);
+        return p;
+    }
+
+    /** A module a moving fibril arrives with: the node's compiled one, fetched now if need be (a request thread). */
+    Program moduleNow(String fingerprint) {
+        try {
+            return module(fingerprint, mantle).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw M31Problem.unavailable("cannot load module /code/" + fingerprint + " for an arriving fibril: " + Fibril.describe(e));
+        }
     }
 
     /** Stores a function's source under /code once per node; completes with its fingerprint. */
@@ -285,9 +354,39 @@ public final class Nucleus implements AutoCloseable {
 
     void submit(Fibril f) {
         try {
-            carriers.execute(() -> runSlice(f));
+            carriers.execute(new Slice(f, f.brisk(), sliceOrder.incrementAndGet()));
         } catch (RejectedExecutionException shuttingDown) {
             log.debug("node {} is shutting down: {} not run", node, f.id());
+        }
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong sliceOrder = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * A turn on a carrier. The run queue has two levels, FIFO within each: fibrils whose last
+     * slice was short (they mostly wait: a crawler spawning children, a receiver, a new fibril)
+     * go before fibrils that compute (a book being counted holds a carrier for tens of ms in one
+     * native call), so the ones that feed the others are not stuck behind them. A brisk fibril
+     * that starts computing is demoted by its next slice, so compute-bound ones are not starved
+     * for longer than the brisk ones' short slices.
+     */
+    private final class Slice implements Runnable, Comparable<Slice> {
+        final Fibril f;
+        final boolean brisk;
+        final long order;
+
+        Slice(Fibril f, boolean brisk, long order) {
+            this.f = f;
+            this.brisk = brisk;
+            this.order = order;
+        }
+
+        @Override public void run() { runSlice(f); }
+
+        @Override
+        public int compareTo(Slice o) {
+            if (brisk != o.brisk) return brisk ? -1 : 1;
+            return Long.compare(order, o.order);
         }
     }
 
@@ -316,6 +415,7 @@ public final class Nucleus implements AutoCloseable {
                 Object result = step(f, cx);
                 complete(f, result);
             } catch (ContinuationPending p) {
+                f.endSlice();
                 Suspension s = (Suspension) p.getApplicationState();
                 if (f.park(p.getContinuation(), s)) {
                     s.future().whenComplete((v, e) -> { if (f.wake(s)) submit(f); });
@@ -417,7 +517,9 @@ public final class Nucleus implements AutoCloseable {
             ObjectNode msg = F.objectNode();
             if (state == Fibril.State.DONE) msg.set("ok", result);
             else msg.put("err", error);
-            return retry(() -> mantle.send(f.fromChild(), f.fromChildCap(), msg, f.id() + ":end", 0), 10, 200);
+            // a clone reports on its original's channel: the parent can tell the two reports apart
+            if (f.cloneOf() != null) msg.put("clone", f.id()).put("cloneOf", f.cloneOf());
+            return retry(() -> f.mantle().send(f.fromChild(), f.fromChildCap(), msg, f.id() + ":end", 0), 10, 200);
         });
         reported.whenComplete((v, e) -> {
             if (e != null) log.warn("fibril {}: could not tell its parent it ended: {}", f.id(), Fibril.describe(e));

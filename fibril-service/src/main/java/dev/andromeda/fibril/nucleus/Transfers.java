@@ -130,6 +130,7 @@ final class Transfers {
             if (f.program().script() != null) {
                 programs.put(f.program().script(), new FibrilStreams.ProgramRef(f.program().kind().name(), f.program().fingerprint()));
             }
+            for (Program m : f.modules()) programs.put(m.script(), new FibrilStreams.ProgramRef(m.kind().name(), m.fingerprint()));
             try (FibrilStreams.Out out = new FibrilStreams.Out(bos, nucleus.library(), shared, programs)) {
                 out.writeObject(new Object[] {cont, f.scope, travelling, locals, r.restart()});
             }
@@ -155,7 +156,13 @@ final class Transfers {
         // effects first (the fibril's batches are this node's), then the checkpoint, then the hand-over
         nucleus.combiner().awaitDurable(f.lastEffectGen())
                 .thenCompose(v -> checkpoint(newId, t.kind == Fibril.Transfer.Kind.MOVE ? "moving" : "cloned", t.node, f.seq(), packet))
-                .thenCompose(v -> nucleus.mantle().deliver(t.node, packet))
+                .thenCompose(v -> {
+                    // killed while it was being packed: it does not move, it ends here (see stay)
+                    if (t.kind == Fibril.Transfer.Kind.MOVE && f.stopRequest() != null) {
+                        throw M31Problem.conflict("fibril " + f.id() + " was killed before it could move");
+                    }
+                    return nucleus.mantle().deliver(t.node, packet);
+                })
                 .handle((answer, err) -> {
                     if (err == null) return CompletableFuture.completedFuture(answer);
                     return settle(newId, t, Fibril.unwrap(err));
@@ -167,6 +174,7 @@ final class Transfers {
                         log.info("fibril {} moved from {} to {} (generation {})", f.id(), nucleus.node(), t.node,
                                 answer == null ? "?" : answer.path("generation").asString());
                         t.outcome.complete(answer);
+                        if (f.stopRequest() != null) forwardKill(f, t.node);
                     } else if (err == null) {
                         Resume back = scriptClone ? new Resume(newId, null, null, r.what(), r.errorsToScript()) : r;
                         stay(f, t, cont, s, back, null);
@@ -175,6 +183,14 @@ final class Transfers {
                         stay(f, t, cont, s, r, Fibril.unwrap(err));
                     }
                 });
+    }
+
+    /** A kill that came while the packet was on its way: the fibril now lives there, so it is killed there. */
+    private void forwardKill(Fibril f, String node) {
+        log.info("fibril {} was killed while moving to {}: the kill follows it", f.id(), node);
+        nucleus.retry(() -> nucleus.mantle().kill(node, f.id()), 10, 200).whenComplete((v, e) -> {
+            if (e != null) log.error("fibril {}: a kill could not follow it to node {}: {}", f.id(), node, Fibril.describe(e));
+        });
     }
 
     /**
@@ -253,19 +269,23 @@ final class Transfers {
         h.put("source", f.program().source());
         h.set("args", f.args() == null ? F.arrayNode() : f.args());
         h.set("env", f.env() == null ? F.objectNode() : f.env());
-        h.put("parent", clone ? f.id() : f.parent());
+        // a clone is one more child of the same parent: it reports its end on the original's
+        // report channel, as a spawned child does; the channel to the original stays the original's
+        h.put("parent", f.parent());
         if (!clone) {
             h.put("toChild", f.toChild());
-            h.put("fromChild", f.fromChild());
             h.put("toChildCap", f.toChildCap());
-            h.put("fromChildCap", f.fromChildCap());
         }
+        h.put("fromChild", f.fromChild());
+        h.put("fromChildCap", f.fromChildCap());
         h.put("cloneOf", clone ? f.id() : f.cloneOf());
         h.put("created", clone ? System.currentTimeMillis() : f.created().toEpochMilli());
         h.put("seq", f.seq());
         h.put("instructions", f.instructions());
         h.put("anchored", !clone && f.anchored());
         h.put("generation", f.generation());
+        // whom it acts for travels with it (the packet is signed: only a node can say so)
+        if (f.caller() != null) h.set("caller", Fibril.callerJson(f.caller()));
         h.put("what", r.what());
         h.put("errorsToScript", r.errorsToScript());
         if (r.error() != null && !scriptClone) h.put("error", r.error());
@@ -365,10 +385,13 @@ final class Transfers {
         String fp = h.path("fingerprint").asString();
         Program program = nucleus.program(kind, fp, text(h, "source"));
         Object[] graph;
+        Map<String, Program> modules = new HashMap<>();
         try (Context cx = nucleus.factory().enterContext();
              FibrilStreams.In in = new FibrilStreams.In(new ByteArrayInputStream(state), nucleus.library(), shared,
                      nucleus.settings().getMaxPacketBytes() + 1024,
-                     ref -> ref.fingerprint().equals(fp) && ref.kind().equals(kind.name()) ? program.script() : null)) {
+                     ref -> ref.fingerprint().equals(fp) && ref.kind().equals(kind.name()) ? program.script()
+                             : ref.kind().equals(Program.Kind.MODULE.name()) ? modules.computeIfAbsent(ref.fingerprint(), nucleus::moduleNow).script()
+                             : null)) {
             graph = (Object[]) in.readObject();
         } catch (IOException | ClassNotFoundException | ClassCastException e) {
             log.warn("node {}: refused the state of migrating fibril {}: {}", nucleus.node(), id, e.toString());
@@ -383,6 +406,8 @@ final class Transfers {
                 text(h, "cloneOf"));
         f.restore(h.path("seq").asLong(0), h.path("instructions").asLong(0));
         f.anchor(h.path("anchored").asBoolean(false));
+        f.actFor(Fibril.caller(h.get("caller")));
+        modules.values().forEach(f::usesModule);
         f.scope = (ScriptableObject) graph[1];
         @SuppressWarnings("unchecked")
         Map<String, Object> locals = (Map<String, Object>) graph[3];
