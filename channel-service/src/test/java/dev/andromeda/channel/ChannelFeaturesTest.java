@@ -104,9 +104,13 @@ class ChannelFeaturesTest extends ChannelTestBase {
         assertProblem(http.get(path), 403, "cap");
         assertThat(withCap("GET", path, null, recvCap).json().get("capabilities").asBoolean()).isTrue();
         assertProblem(withCap("DELETE", path, null, recvCap), 403, "cap");
-        var got = withCap("GET", path + "/messages?wait=5", null, recvCap);
-        assertThat(got.status()).isEqualTo(200);
-        assertThat(ints(list(got.json().get("messages")))).containsExactly(1, 2);
+        List<JsonNode> got = new ArrayList<>();
+        for (int tries = 0; got.size() < 2 && tries < 10; tries++) {
+            var r = withCap("GET", path + "/messages?wait=5&max=" + (2 - got.size()), null, recvCap);
+            assertThat(r.status()).isEqualTo(200);
+            got.addAll(list(r.json().get("messages")));
+        }
+        assertThat(ints(got)).containsExactly(1, 2);
 
         // a channel made without "capabilities" (as the nucleus makes them) works cap-less, and checks a cap that is shown
         JsonNode open = create("{\"type\":\"Any\",\"mode\":\"async\"}");
@@ -234,10 +238,9 @@ class ChannelFeaturesTest extends ChannelTestBase {
     void manualAckLeasesAndAnExpiredLeaseRedelivers() {
         String path = create("{\"type\":\"Int\"}").get("uri").asString();
         for (int i = 1; i <= 4; i++) send(path, Integer.toString(i));
-        var r = http.get(path + "/messages?wait=5&max=2&ack=manual&lease=1");
-        List<JsonNode> first = list(r.json().get("messages"));
-        assertThat(ints(first)).containsExactly(1, 2);
-        assertThat(r.json().get("lease").asInt()).isEqualTo(1);
+        Taken first = take(path, "wait=5&ack=manual&lease=1", 2);
+        assertThat(ints(first.messages())).containsExactly(1, 2);
+        assertThat(first.last().get("lease").asInt()).isEqualTo(1);
         // leased: the next receiver gets what follows
         assertThat(ints(list(http.get(path + "/messages?wait=5&max=1&ack=manual&lease=30").json().get("messages")))).containsExactly(3);
         sleep(1300);

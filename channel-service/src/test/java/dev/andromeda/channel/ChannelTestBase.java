@@ -65,6 +65,28 @@ abstract class ChannelTestBase {
         return got;
     }
 
+    /** What a series of receives brought, and the last answer (its flags: closed, lease). */
+    record Taken(List<JsonNode> messages, JsonNode last) {}
+
+    /**
+     * Receives with {@code query} until {@code n} messages came, asking each time only for what is
+     * still missing: a long poll answers as soon as anything is there (as a Kafka fetch does), so
+     * messages sent a moment before may come over two answers.
+     */
+    Taken take(String path, String query, int n) {
+        List<JsonNode> got = new ArrayList<>();
+        JsonNode last = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (got.size() < n && System.nanoTime() < deadline) {
+            var r = http.get(path + "/messages?" + query + "&max=" + (n - got.size()));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            last = r.json();
+            last.get("messages").forEach(got::add);
+        }
+        assertThat(got).hasSize(n);
+        return new Taken(got, last);
+    }
+
     static List<String> values(List<JsonNode> messages) {
         return messages.stream().map(m -> m.get("value").asString()).toList();
     }
