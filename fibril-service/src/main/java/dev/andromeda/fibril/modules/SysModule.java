@@ -30,7 +30,7 @@ final class SysModule {
     private final Modules modules;
     private final ScriptableObject functions;
     private final BackgroundSpawns spawns;
-    /** Spare channels for spawns, per identity spawned for (null key: the node itself). */
+    /** Spare channels for spawns, per identity spawned for ("" for the node itself). */
     private final java.util.Map<Object, SpawnChannels> supplies = java.util.Collections.synchronizedMap(
             new java.util.LinkedHashMap<>(16, 0.75f, true) {
                 @Override
