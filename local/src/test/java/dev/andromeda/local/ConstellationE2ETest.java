@@ -364,6 +364,42 @@ class ConstellationE2ETest {
         assertThat(as(alice, "DELETE", space, null, null).statusCode()).isEqualTo(204);
     }
 
+    @Test
+    void aFibrilActsForItsSpawnerAndCannotWriteWhatItsSpawnerMayNot() throws Exception {
+        String alice = userToken("alice"), bob = userToken("bob");
+        assertThat(as(bob, "PUT", "/fs/bobs_counts", "{\"key\":\"word\",\"attrs\":{\"n\":\"Int\"}}", null).statusCode()).isEqualTo(201);
+        assertThat(as(bob, "PATCH", "/fs/bobs_counts", "{\"set\":{\"readers\":\"alice\"}}", null).statusCode()).isEqualTo(200);
+        String script = "var fs = require('fs'), jam = require('jam');"
+                + " fs.invokeAll('bobs_counts', jam.count('a b a'), 'n'); 'wrote'";
+
+        // alice may read bob's space but not write it: her fibril's combined increments are
+        // refused by the store, and the fibril ends failed with the store's reason, not done
+        JsonNode hers = finished(alice, script);
+        assertThat(hers.get("owner").asString()).isEqualTo("alice");
+        assertThat(hers.get("state").asString()).as(hers.toString()).isEqualTo("failed");
+        assertThat(hers.get("error").asString()).contains("bobs_counts").contains("403");
+        assertThat(json.readTree(as(bob, "GET", "/fs/bobs_counts?fmt=JSON", null, null).body()).size()).isZero();
+
+        // the same script spawned by bob writes
+        JsonNode his = finished(bob, script);
+        assertThat(his.get("state").asString()).as(his.toString()).isEqualTo("done");
+        JsonNode a = json.readTree(as(bob, "GET", "/fs/bobs_counts/a", null, null).body());
+        assertThat(a.get("attrs").get("n").asLong()).isEqualTo(2);
+        assertThat(as(bob, "DELETE", "/fs/bobs_counts", null, null).statusCode()).isEqualTo(204);
+    }
+
+    /** Spawns {@code source} as the token's subject through the gateway and waits for its end. */
+    private static JsonNode finished(String token, String source) throws Exception {
+        HttpResponse<String> spawned = as(token, "POST", "/fibrils", json.writeValueAsString(Map.of("source", source)), null);
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        String id = json.readTree(spawned.body()).get("id").asString();
+        JsonNode f = json.readTree(as(token, "GET", "/fibrils/" + id + "?wait=30", null, null).body());
+        for (int i = 0; i < 10 && !f.path("state").asString().matches("done|failed|killed"); i++) {
+            f = json.readTree(as(token, "GET", "/fibrils/" + id + "?wait=30", null, null).body());
+        }
+        return f;
+    }
+
     private static HttpResponse<String> anonymous(String method, String path) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + path)).timeout(Duration.ofSeconds(60))
                 .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());

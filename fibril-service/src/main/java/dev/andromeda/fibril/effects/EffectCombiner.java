@@ -86,6 +86,15 @@ public final class EffectCombiner implements AutoCloseable {
     /** How long the last flush took (the pacing). */
     private volatile long lastFlushNanos;
     private volatile BooleanSupplier computing = () -> false;
+    /**
+     * (who, space) whose batches the store refused as a whole — the fibrils' owner may not write
+     * there, or there is no such space — and when. Remembered for a while so that the fibrils that
+     * contributed learn of it at their end, and later increments fail at once instead of being
+     * summed, sent and refused again.
+     */
+    private final ConcurrentHashMap<Target, Refusal> refusals = new ConcurrentHashMap<>();
+    private record Refusal(M31Problem problem, long atNanos) {}
+    static final long REFUSAL_MEMORY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     /**
      * @param spacing    how long a generation may gather effects while the node computes (the
@@ -168,6 +177,21 @@ public final class EffectCombiner implements AutoCloseable {
         if (!g.sums.isEmpty()) return awaitDurable(g.number);
         Map.Entry<Long, CompletableFuture<Void>> last = inFlight.lastEntry();
         return last == null ? CompletableFuture.completedFuture(null) : last.getValue();
+    }
+
+    /**
+     * Why the store refused every increment {@code who} sent to {@code space} lately (401, 403,
+     * 404, 410: a matter of the space and the identity, not of one key), or null.
+     */
+    public M31Problem refusal(Caller who, String space) {
+        Target t = new Target(who, space);
+        Refusal r = refusals.get(t);
+        if (r == null) return null;
+        if (System.nanoTime() - r.atNanos() > REFUSAL_MEMORY_NANOS) {
+            refusals.remove(t, r);
+            return null;
+        }
+        return r.problem();
     }
 
     /** The generation effects go into now (tests). */
@@ -285,11 +309,24 @@ public final class EffectCombiner implements AutoCloseable {
      * Sends a batch until the store has it. A refusal (4xx) means the store applied none of it
      * (a batch is one statement); then the batch is halved under new ids, down to the single
      * invocation the store refuses, which is logged and dropped: one bad key must not cost the
-     * other fibrils' effects, nor stall the flushes behind it.
+     * other fibrils' effects, nor stall the flushes behind it. A refusal of the space or the
+     * identity itself (401, 403, 404, 410) is not split — every half would be refused the same —
+     * but remembered for the owner's fibrils to fail with ({@link #refusal}).
      */
     private void sendUntilApplied(Batch b) {
         M31Problem refused = send(b);
-        if (refused == null) return;
+        Target target = new Target(b.who(), b.space());
+        if (refused == null) {
+            if (!refusals.isEmpty()) refusals.remove(target);
+            return;
+        }
+        int st = refused.status();
+        if (st == 401 || st == 403 || st == 404 || st == 410) {
+            refusals.put(target, new Refusal(refused, System.nanoTime()));
+            log.warn("the store refused batch {} ({} invocations on {} for {}): {}", b.batchId(), b.invocations(), b.space(),
+                    b.who() == null ? "the node" : b.who().subject(), refused.getMessage());
+            return;
+        }
         ArrayNode invs = (ArrayNode) b.body().get("invocations");
         if (invs.size() <= 1) {
             log.error("the store refused invocation {} of batch {} on {}; dropped: {}", invs, b.batchId(), b.space(), refused.getMessage());

@@ -176,7 +176,17 @@ final class FsModule {
 
     private void addAll(Fibril f, SpaceInfo space, String attr, String[] keys, long[] deltas) {
         if (attr.equals(space.key())) throw ScriptRuntime.typeError("fs.invokeAll: the key " + attr + " cannot be incremented");
-        f.noteEffect(combiner.addAll(f.caller(), space.name(), attr, keys, deltas));
+        refusedBefore(f, space);
+        f.noteEffect(combiner.addAll(f.caller(), space.name(), attr, keys, deltas), space.name());
+    }
+
+    /** Increments the store refused lately for this owner and space fail at once, as a catchable error. */
+    private void refusedBefore(Fibril f, SpaceInfo space) {
+        var refused = combiner.refusal(f.caller(), space.name());
+        if (refused != null) {
+            throw ScriptRuntime.constructError("Error", "fs: the store refuses increments on " + space.name() + " for "
+                    + (f.caller() == null ? "this node" : f.caller().subject()) + " (" + refused.status() + "): " + refused.getMessage());
+        }
     }
 
     /** Adds the markers to the combiner; answers the plain properties still to set. */
@@ -184,7 +194,8 @@ final class FsModule {
         String key = keyOf(space, p.plain());
         for (Map.Entry<String, Types.Marker> m : p.markers().entrySet()) {
             if (m.getKey().equals(space.key())) throw ScriptRuntime.typeError("fs.invoke: the key " + space.key() + " cannot be incremented");
-            f.noteEffect(combiner.add(f.caller(), space.name(), key, m.getKey(), m.getValue().delta()));
+            refusedBefore(f, space);
+            f.noteEffect(combiner.add(f.caller(), space.name(), key, m.getKey(), m.getValue().delta()), space.name());
         }
         Map<String, JsonNode> sets = new LinkedHashMap<>(p.plain());
         sets.remove(space.key());

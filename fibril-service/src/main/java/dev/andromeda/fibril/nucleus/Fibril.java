@@ -94,6 +94,7 @@ public final class Fibril implements SandboxContextFactory.Meter {
     private long sliceStart;
     private String pendingError;
     private volatile long lastEffectGen;
+    private final java.util.Set<String> combinedSpaces = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Map<String, Object> locals = new HashMap<>();
     volatile java.util.concurrent.ScheduledFuture<?> wallClock;
 
@@ -217,6 +218,15 @@ public final class Fibril implements SandboxContextFactory.Meter {
     public void noteEffect(long gen) {
         if (gen > lastEffectGen) lastEffectGen = gen;
     }
+
+    /** The same, for increments combined into {@code space}: its end checks the store took them. */
+    public void noteEffect(long gen, String space) {
+        noteEffect(gen);
+        if (gen > 0) combinedSpaces.add(space);
+    }
+
+    /** The spaces this fibril's combined increments went to (on this node). */
+    public java.util.Set<String> combinedSpaces() { return combinedSpaces; }
 
     // --- running ------------------------------------------------------------------------
 

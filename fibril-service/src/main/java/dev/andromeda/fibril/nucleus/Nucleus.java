@@ -501,30 +501,43 @@ public final class Nucleus implements AutoCloseable {
      * {"ok": result} or {"err": message}, then it is reported ended. A parent that reads the
      * message and then queries the store sees every effect of the child.
      */
-    private void finish(Fibril f, Fibril.State state, JsonNode result, String error) {
+    private void finish(Fibril f, Fibril.State finalState, JsonNode result, String finalError) {
         f.ending();
+        // a fibril whose combined increments the store refused (its owner may not write there)
+        // has not done what it said: it ends FAILED with the store's reason, never DONE
+        Fibril.State[] state = {finalState};
+        String[] error = {finalError};
         Fibril.Transfer t = f.endTransfer();
         if (t != null) t.outcome().completeExceptionally(M31Problem.conflict("fibril " + f.id() + " ended before it could move"));
         if (f.wallClock != null) f.wallClock.cancel(false);
         CompletableFuture<?> reported = combiner.awaitDurable(f.lastEffectGen()).exceptionally(e -> {
             log.error("fibril {}: its effects may not be durable: {}", f.id(), Fibril.describe(e));
             return null;
+        }).thenApply(v -> {
+            for (String space : f.combinedSpaces()) {
+                M31Problem refused = combiner.refusal(f.caller(), space);
+                if (refused != null && state[0] == Fibril.State.DONE) {
+                    state[0] = Fibril.State.FAILED;
+                    error[0] = "the store refused this fibril's increments on " + space + " (" + refused.status() + "): " + refused.getMessage();
+                }
+            }
+            return v;
         }).thenCompose(v -> modules.settle(f).exceptionally(e -> {
             log.warn("fibril {}: what it received could not be acknowledged: {}", f.id(), Fibril.describe(e));
             return null;
         })).thenCompose(v -> {
             if (f.fromChild() == null) return CompletableFuture.completedFuture(null);
             ObjectNode msg = F.objectNode();
-            if (state == Fibril.State.DONE) msg.set("ok", result);
-            else msg.put("err", error);
+            if (state[0] == Fibril.State.DONE) msg.set("ok", result);
+            else msg.put("err", error[0]);
             // a clone reports on its original's channel: the parent can tell the two reports apart
             if (f.cloneOf() != null) msg.put("clone", f.id()).put("cloneOf", f.cloneOf());
             return retry(() -> f.mantle().send(f.fromChild(), f.fromChildCap(), msg, f.id() + ":end", 0), 10, 200);
         });
         reported.whenComplete((v, e) -> {
             if (e != null) log.warn("fibril {}: could not tell its parent it ended: {}", f.id(), Fibril.describe(e));
-            f.ended(state, result, error);
-            transfers.ended(f, state);
+            f.ended(state[0], state[0] == Fibril.State.DONE ? result : null, error[0]);
+            transfers.ended(f, state[0]);
             live.remove(f.id());
             synchronized (ended) {
                 ended.put(f.id(), f);
