@@ -1,6 +1,7 @@
 package dev.andromeda.store;
 
 import dev.andromeda.api.model.Branch;
+import dev.andromeda.api.model.InvokeResult;
 import dev.andromeda.api.model.ObjectWrite;
 import dev.andromeda.api.model.StoredObject;
 import dev.andromeda.api.model.Version;
@@ -238,6 +239,80 @@ class VersionStore {
             record(t, "branch", key, next, branch);
             return view(t, key, branch, next);
         });
+    }
+
+    /**
+     * A batch on branch {@code branch} of each of its keys: every key's branch state gets the
+     * combined operations (computed in memory as for one key) and a new branch version, all in
+     * one transaction with the batch id, so the batch applies whole or not at all and a retry
+     * changes nothing. A key without that branch is a 404 and nothing is applied.
+     */
+    InvokeResult invokeBatch(SpaceType t, String branch, Invoker.Combiner c, String batchId) {
+        requireVersioning(t, "branch");
+        checkBranch(branch);
+        String[] keys = c.byKey.keySet().toArray(new String[0]);
+        java.util.Arrays.sort(keys); // one lock order, as on the main line
+        Boolean applied = tx.execute(status -> {
+            // the branches first, locked: a batch that names a key without the branch fails before anything is written
+            Map<String, State> states = new java.util.HashMap<>();
+            for (int from = 0; from < keys.length; from += Invoker.CHUNK) {
+                String[] chunk = java.util.Arrays.copyOfRange(keys, from, Math.min(keys.length, from + Invoker.CHUNK));
+                jdbc.sql("select key, attrs::text as attrs, labels::text as labels, version, base, modified from branches "
+                                + "where space = ? and name = ? and key = any(?) order by key for update")
+                        .params(t.name(), branch, chunk)
+                        .query((rs, n) -> states.put(rs.getString("key"), state(rs, true))).list();
+            }
+            for (String k : keys) {
+                if (!states.containsKey(k)) {
+                    throw M31Problem.notFound("no branch " + branch + " of " + SpaceQuery.abbreviate(k) + " in space " + t.name());
+                }
+            }
+            int fresh = jdbc.sql("insert into applied_batches (space, batch_id, applied_at) values (?, ?, now()) on conflict do nothing")
+                    .params(t.name(), batchId).update();
+            if (fresh == 0) return false;
+            for (int from = 0; from < keys.length; from += Invoker.CHUNK) {
+                int to = Math.min(keys.length, from + Invoker.CHUNK), n = to - from;
+                String[] ks = new String[n], attrs = new String[n], labels = new String[n], parentBranch = new String[n], bodies = new String[n];
+                Long[] version = new Long[n], parent = new Long[n];
+                for (int i = 0; i < n; i++) {
+                    String k = keys[from + i];
+                    State b = states.get(k);
+                    Map<String, Object> after = Invoker.applyTo(c, c.byKey.get(k), b.attrs());
+                    ks[i] = k;
+                    attrs[i] = json.writeValueAsString(after);
+                    labels[i] = json.writeValueAsString(b.labels());
+                    version[i] = Math.max(b.version(), b.base()) + 1;
+                    parent[i] = b.version();
+                    parentBranch[i] = b.version() == b.base() ? "" : branch;
+                    Map<String, Object> shown = new LinkedHashMap<>(after);
+                    shown.put(t.keyAttr(), k);
+                    Map<String, Object> body = new LinkedHashMap<>();
+                    body.put("version", version[i]);
+                    body.put("attrs", shown);
+                    body.put("labels", b.labels());
+                    bodies[i] = json.writeValueAsString(body);
+                }
+                // now() is the transaction's time: the branch rows, their versions and the changes agree on it
+                jdbc.sql("update branches b set attrs = u.a::jsonb, version = u.v, modified = now() "
+                                + "from unnest(?::text[], ?::text[], ?::bigint[]) as u(k, a, v) "
+                                + "where b.space = ? and b.name = ? and b.key = u.k")
+                        .params(ks, attrs, version, t.name(), branch).update();
+                jdbc.sql("insert into versions (space, key, branch, version, parent, parent_branch, attrs, labels, modified) "
+                                + "select ?, u.k, ?, u.v, u.p, u.pb, u.a::jsonb, u.l::jsonb, now() "
+                                + "from unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[]) as u(k, v, p, pb, a, l)")
+                        .params(t.name(), branch, ks, version, parent, parentBranch, attrs, labels).update();
+                jdbc.sql("insert into changes (space, op, keys, body, ref) "
+                                + "select ?, 'branch', array[u.k], u.b::jsonb, ? from unnest(?::text[], ?::text[]) with ordinality as u(k, b, o) order by o")
+                        .params(t.name(), branch, ks, bodies).update();
+            }
+            if (keys.length > 0) jdbc.sql("select pg_notify(?, ?)").params(ChangeFeed.CHANNEL, t.name()).query((rs, n) -> 1).list();
+            return true;
+        });
+        InvokeResult r = new InvokeResult();
+        r.setBatchId(batchId);
+        r.setApplied(Boolean.TRUE.equals(applied));
+        r.setKeys(keys.length);
+        return r;
     }
 
     /** Removes a branch and its own versions; the main line keeps everything. */
