@@ -109,21 +109,34 @@ class Retention implements SmartLifecycle {
             String kept = " and not exists (select 1 from branches b where b.space = v.space and b.key = v.key and v.branch = '' and b.base = v.version)";
             int versions = 0;
             if (p.versionsKeep() > 0) {
-                versions += jdbc.sql("delete from versions v using (select space, key, branch, version, "
+                versions += jdbc.sql(recorded("delete from versions v using (select space, key, branch, version, "
                                 + "row_number() over (partition by space, key, branch order by version desc) as n from versions"
                                 + (space == null ? "" : " where space = ?") + ") r "
-                                + "where v.space = r.space and v.key = r.key and v.branch = r.branch and v.version = r.version and r.n > ?" + kept)
-                        .params(args2(space, p.versionsKeep())).update();
+                                + "where v.space = r.space and v.key = r.key and v.branch = r.branch and v.version = r.version and r.n > ?" + kept))
+                        .params(args2(space, p.versionsKeep())).query(Integer.class).single();
             }
             if (!p.versionsMaxAge().isZero()) {
-                versions += jdbc.sql("delete from versions v where v.modified < now() - ?::interval" + only.replace("space", "v.space")
+                versions += jdbc.sql(recorded("delete from versions v where v.modified < now() - ?::interval" + only.replace("space", "v.space")
                                 + " and v.version < (select max(w.version) from versions w where w.space = v.space and w.key = v.key and w.branch = v.branch)"
-                                + kept)
-                        .params(args(interval(p.versionsMaxAge()), space)).update();
+                                + kept))
+                        .params(args(interval(p.versionsMaxAge()), space)).query(Integer.class).single();
             }
             if (p.versionsKeep() > 0 || !p.versionsMaxAge().isZero()) out.put("versions", versions);
         });
         return out;
+    }
+
+    /**
+     * A delete of versions (aliased v) that also records, in the same statement, which versions of
+     * each line went ({@code version_horizons}): a read of one of them is then a 410, not a 404.
+     * Answers the count.
+     */
+    static String recorded(String delete) {
+        return "with d as (" + delete + " returning v.space, v.key, v.branch, v.version), "
+                + "h as (insert into version_horizons (space, key, branch, pruned, at) "
+                + "select space, key, branch, range_agg(int8range(version, version, '[]')), now() from d group by space, key, branch "
+                + "on conflict (space, key, branch) do update set pruned = version_horizons.pruned + excluded.pruned, at = excluded.at) "
+                + "select count(*)::int from d";
     }
 
     private static String interval(Duration d) {

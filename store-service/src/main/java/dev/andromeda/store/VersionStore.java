@@ -101,21 +101,54 @@ class VersionStore {
                 .params(t.name(), key, branch, version).query((rs, n) -> state(rs, false)).optional();
     }
 
+    /**
+     * Why a version is not there: 410 when the pruner removed it (with how far that line was
+     * pruned, and when), else 404 — the version never existed.
+     */
+    private M31Problem missing(SpaceType t, String key, String branch, long version, String notFound) {
+        return jdbc.sql("select upper(pruned) - 1 as through, at from version_horizons "
+                        + "where space = ? and key = ? and branch = ? and pruned @> ?::bigint")
+                .params(t.name(), key, branch, version)
+                .query((rs, n) -> {
+                    long through = rs.getLong("through");
+                    OffsetDateTime at = rs.getObject("at", OffsetDateTime.class);
+                    M31Problem gone = new Pruned("version " + version + (branch.isEmpty() ? "" : " on branch " + branch) + " of "
+                            + SpaceQuery.abbreviate(key) + " was pruned by the retention policy (this line is pruned through version "
+                            + through + ", last at " + at + ")", through, at);
+                    return (M31Problem) gone;
+                })
+                .optional().orElseGet(() -> M31Problem.notFound(notFound));
+    }
+
+    /** A 410 for a pruned version: the problem carries the line's horizon (prunedThrough, prunedAt). */
+    static final class Pruned extends M31Problem {
+        final long through;
+        final OffsetDateTime at;
+
+        Pruned(String detail, long through, OffsetDateTime at) {
+            super(410, "gone", detail, "version");
+            this.through = through;
+            this.at = at;
+        }
+    }
+
     /** An object at a version and/or on a branch. */
     StoredObject read(SpaceType t, String key, String branch, Long version) {
         ObjectStore.checkKey(key);
         requireVersioning(t, branch != null ? "branch" : "version");
         if (branch == null) {
             return history(t, key, "", version).map(s -> view(t, key, null, s))
-                    .orElseThrow(() -> M31Problem.notFound("no version " + version + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+                    .orElseThrow(() -> missing(t, key, "", version, "no version " + version + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
         }
         checkBranch(branch);
         State b = branchRow(t, key, branch, false);
         if (version == null || version == b.version()) return view(t, key, branch, b);
         var s = history(t, key, branch, version);
-        if (s.isEmpty() && version <= b.base()) s = history(t, key, "", version); // before the branch point: the main line's
+        boolean before = s.isEmpty() && version <= b.base(); // before the branch point: the main line's
+        if (before) s = history(t, key, "", version);
         return s.map(x -> view(t, key, branch, x))
-                .orElseThrow(() -> M31Problem.notFound("no version " + version + " on branch " + branch + " of " + SpaceQuery.abbreviate(key)));
+                .orElseThrow(() -> missing(t, key, before ? "" : branch, version,
+                        "no version " + version + " on branch " + branch + " of " + SpaceQuery.abbreviate(key)));
     }
 
     List<Version> versions(SpaceType t, String key, String branch) {
@@ -150,7 +183,7 @@ class VersionStore {
             long at = from != null ? from : jdbc.sql("select version from " + t.table() + " where key = ?").param(key)
                     .query(Long.class).optional()
                     .orElseThrow(() -> M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
-            State s = history(t, key, "", at).orElseThrow(() -> M31Problem.notFound("no version " + at + " of "
+            State s = history(t, key, "", at).orElseThrow(() -> missing(t, key, "", at, "no version " + at + " of "
                     + SpaceQuery.abbreviate(key) + " in space " + t.name()));
             try {
                 jdbc.sql("insert into branches (space, key, name, base, attrs, labels, version, modified) "
@@ -324,6 +357,7 @@ class VersionStore {
             int n = jdbc.sql("delete from branches where space = ? and key = ? and name = ?").params(t.name(), key, branch).update();
             if (n == 0) throw M31Problem.notFound("no branch " + branch + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name());
             jdbc.sql("delete from versions where space = ? and key = ? and branch = ?").params(t.name(), key, branch).update();
+            jdbc.sql("delete from version_horizons where space = ? and key = ? and branch = ?").params(t.name(), key, branch).update();
             jdbc.sql("insert into changes (space, op, keys, ref) values (?, 'delete', ?, ?)")
                     .params(t.name(), new String[] {key}, branch).update();
             jdbc.sql("select pg_notify(?, ?)").params(ChangeFeed.CHANNEL, t.name()).query((rs, n2) -> 1).list();

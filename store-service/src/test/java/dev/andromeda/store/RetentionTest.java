@@ -56,7 +56,21 @@ class RetentionTest extends StoreTestBase {
         assertThat(n).containsEntry("versions", 2); // d's 1 and 3; 2 is the branch's base
         assertThat(versions("d")).containsExactly(6L, 5L, 4L, 2L);
         assertThat(versions("e")).containsExactly(3L, 2L, 1L);
-        assertThat(http.get("/fs/ret_v/d?version=1").status()).isEqualTo(404);
+        // pruned: 410 saying so and how far the line is pruned; never there: 404; the kept base: 200
+        var gone = raw("GET", "/fs/ret_v/d?version=1", null);
+        assertThat(gone.statusCode()).isEqualTo(410);
+        assertThat(gone.headers().firstValue("Content-Type").orElse("")).startsWith("application/problem+json");
+        assertThat(json(gone).get("detail").asString()).contains("pruned").contains("through version 3");
+        assertThat(json(gone).get("prunedThrough").asLong()).isEqualTo(3);
+        assertThat(json(gone).get("prunedAt").asString()).isNotEmpty();
+        assertThat(raw("GET", "/fs/ret_v/d?version=3", null).statusCode()).isEqualTo(410);
+        assertThat(http.get("/fs/ret_v/d?version=2").status()).isEqualTo(200);
+        assertThat(http.get("/fs/ret_v/d?version=99").status()).isEqualTo(404);
+        assertThat(http.get("/fs/ret_v/e?version=1").status()).isEqualTo(200);
+        // a branch from a pruned version, and reading one through a branch (below its base: the main line's)
+        assertThat(http.post("/fs/ret_v/d/branches", "{\"name\":\"late\",\"from\":1}").status()).isEqualTo(410);
+        assertThat(http.post("/fs/ret_v/d/branches", "{\"name\":\"late\",\"from\":42}").status()).isEqualTo(404);
+        assertThat(http.get("/fs/ret_v/d?branch=old&version=1").status()).isEqualTo(410);
         // the branch still merges against its base
         assertThat(raw("PUT", "/fs/ret_v/d?branch=old", "{\"attrs\":{\"n\":2}}").statusCode()).isEqualTo(200);
         assertThat(http.post("/fs/ret_v/d/branches/old:merge", null).status()).isEqualTo(200);
@@ -67,7 +81,13 @@ class RetentionTest extends StoreTestBase {
         assertThat(n).containsEntry("versions", 2);
         assertThat(versions("e")).containsExactly(3L);
         assertThat(http.get("/fs/ret_v/e?version=3").json().get("attrs").get("n").asLong()).isEqualTo(3);
+        assertThat(http.get("/fs/ret_v/e?version=1").status()).isEqualTo(410);
+        // a deleted object takes its pruning record with its history: a new one of that key has no pruned versions
+        assertThat(http.delete("/fs/ret_v/e").status()).isEqualTo(204);
+        assertThat(http.put("/fs/ret_v/e", "{\"attrs\":{\"n\":1}}").status()).isEqualTo(201);
+        assertThat(http.get("/fs/ret_v/e?version=2").status()).isEqualTo(404);
         assertThat(http.delete("/fs/ret_v").status()).isEqualTo(204);
+        assertThat(jdbc.sql("select count(*) from version_horizons where space = 'ret_v'").query(Long.class).single()).isZero();
     }
 
     List<Long> versions(String key) {
