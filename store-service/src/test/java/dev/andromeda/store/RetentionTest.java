@@ -91,8 +91,51 @@ class RetentionTest extends StoreTestBase {
     }
 
     List<Long> versions(String key) {
-        return jdbc.sql("select version from versions where space = 'ret_v' and key = ? and branch = '' order by version desc")
-                .param(key).query(Long.class).list();
+        return versions("ret_v", key);
+    }
+
+    List<Long> versions(String space, String key) {
+        return jdbc.sql("select version from versions where space = ? and key = ? and branch = '' order by version desc")
+                .params(space, key).query(Long.class).list();
+    }
+
+    @Test
+    void pruningByCountLooksOnlyAtLinesWrittenOrFreedSinceTheLastRun() {
+        assertThat(http.put("/fs/ret_i", "{\"key\":\"k\",\"attrs\":{\"n\":\"Int\"},\"opts\":{\"versioning\":true}}").status()).isEqualTo(201);
+        for (int i = 1; i <= 5; i++) {
+            for (String k : List.of("d", "e")) assertThat(http.put("/fs/ret_i/" + k, "{\"attrs\":{\"n\":" + i + "}}").status()).isIn(200, 201);
+        }
+        assertThat(http.post("/fs/ret_i/d/branches", "{\"name\":\"b\",\"from\":2}").status()).isEqualTo(201);
+        Retention.Policy keep2 = new Retention.Policy(NONE, 2, NONE, NONE);
+
+        // the first run under keep=2 walks every line
+        assertThat(retention.prune(keep2, "ret_i")).containsEntry("versions", 5); // d's 1 and 3 (2 is b's base), e's 1-3
+        assertThat(versions("ret_i", "d")).containsExactly(5L, 4L, 2L);
+        assertThat(versions("ret_i", "e")).containsExactly(5L, 4L);
+        assertThat(jdbc.sql("select keep from retention_marks where space = 'ret_i'").query(Integer.class).single()).isEqualTo(2);
+
+        // a version slipped in behind the mark, on a line nothing has written since: the next run does not look at e
+        jdbc.sql("insert into versions (space, key, branch, version, attrs, labels, modified) "
+                + "values ('ret_i', 'e', '', 3, '{}', '{}', now() - interval '1 day')").update();
+        // a line written since is pruned
+        for (int i = 6; i <= 7; i++) assertThat(http.put("/fs/ret_i/d", "{\"attrs\":{\"n\":" + i + "}}").status()).isEqualTo(200);
+        assertThat(retention.prune(keep2, "ret_i")).containsEntry("versions", 2);
+        assertThat(versions("ret_i", "d")).containsExactly(7L, 6L, 2L);
+        assertThat(versions("ret_i", "e")).containsExactly(5L, 4L, 3L);
+
+        // deleting the branch frees its base, though the main line was not written: the next run prunes it
+        assertThat(http.delete("/fs/ret_i/d/branches/b").status()).isEqualTo(204);
+        assertThat(retention.prune(keep2, "ret_i")).containsEntry("versions", 1);
+        assertThat(versions("ret_i", "d")).containsExactly(7L, 6L);
+        assertThat(http.get("/fs/ret_i/d?version=2").status()).isEqualTo(410);
+        assertThat(retention.prune(keep2, "ret_i")).containsEntry("versions", 0);
+
+        // another keep walks every line again
+        assertThat(retention.prune(new Retention.Policy(NONE, 1, NONE, NONE), "ret_i")).containsEntry("versions", 3);
+        assertThat(versions("ret_i", "d")).containsExactly(7L);
+        assertThat(versions("ret_i", "e")).containsExactly(5L);
+        assertThat(http.delete("/fs/ret_i").status()).isEqualTo(204);
+        assertThat(jdbc.sql("select count(*) from retention_marks where space = 'ret_i'").query(Long.class).single()).isZero();
     }
 
     @Test
