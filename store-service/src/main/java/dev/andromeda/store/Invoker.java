@@ -294,8 +294,16 @@ class Invoker {
 
     static final String OPS = "incr, decr, min, max, set, setIfAbsent, add, remove";
 
+    /** A batch, checked and combined, with its (checked) id: for the main line or a branch. */
+    record Parsed(Combiner combiner, String batchId) {}
+
     /** A batch already bound to the generated model. */
     InvokeResult apply(SpaceType t, InvokeBatch batch) {
+        Parsed b = combine(t, batch);
+        return apply(b.combiner(), b.batchId());
+    }
+
+    Parsed combine(SpaceType t, InvokeBatch batch) {
         Combiner c = new Combiner(t, json);
         List<Invocation> invocations = batch.getInvocations() == null ? List.of() : batch.getInvocations();
         for (int i = 0; i < invocations.size(); i++) {
@@ -310,7 +318,7 @@ class Invoker {
             }
         }
         c.invocations = invocations.size();
-        return apply(c, batch.getBatchId());
+        return new Parsed(c, checkBatchId(batch.getBatchId()));
     }
 
     /**
@@ -318,6 +326,11 @@ class Invoker {
      * invocation, no reflective validation of each, only the combined per-key state is kept.
      */
     InvokeResult apply(SpaceType t, InputStream body) {
+        Parsed b = read(t, body);
+        return apply(b.combiner(), b.batchId());
+    }
+
+    Parsed read(SpaceType t, InputStream body) {
         Combiner c = new Combiner(t, json);
         String batchId = null;
         boolean sawInvocations = false;
@@ -348,7 +361,7 @@ class Invoker {
             }
         }
         if (!sawInvocations) throw M31Problem.badRequest("invocations", "invocations is required");
-        return apply(c, batchId);
+        return new Parsed(c, checkBatchId(batchId));
     }
 
     private static void readInvocation(JsonParser p, int i, Combiner c) {
@@ -439,8 +452,11 @@ class Invoker {
 
     /** Without a batch id the call is not idempotent (a random one is used). */
     static String batchIdOf(ObjectInvoke body) {
-        String id = body.getBatchId() == null ? "one-" + java.util.UUID.randomUUID() : body.getBatchId();
-        if (id.isEmpty() || id.length() > 200 || id.indexOf('\0') >= 0) throw M31Problem.badRequest("batchId", "batchId is 1-200 characters");
+        return checkBatchId(body.getBatchId() == null ? "one-" + java.util.UUID.randomUUID() : body.getBatchId());
+    }
+
+    static String checkBatchId(String id) {
+        if (id == null || id.isEmpty() || id.length() > 200 || id.indexOf('\0') >= 0) throw M31Problem.badRequest("batchId", "batchId is 1-200 characters");
         return id;
     }
 
@@ -519,16 +535,14 @@ class Invoker {
         return s.scale() < 0 ? s.setScale(0) : s;
     }
 
-    private InvokeResult apply(Combiner c, String batchId) {
+    InvokeResult apply(Combiner c, String batchId) {
         return apply(c, batchId, null);
     }
 
     private InvokeResult apply(Combiner c, String batchId, Runnable readBack) {
         long t0 = System.nanoTime();
         SpaceType t = c.type;
-        if (batchId == null || batchId.isEmpty() || batchId.length() > 200 || batchId.indexOf('\0') >= 0) {
-            throw M31Problem.badRequest("batchId", "batchId is 1-200 characters");
-        }
+        checkBatchId(batchId);
         Map<String, Acc[]> byKey = c.byKey;
         int keys = byKey.size();
 

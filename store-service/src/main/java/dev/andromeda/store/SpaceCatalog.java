@@ -221,7 +221,7 @@ class SpaceCatalog {
             // tbl was derived from a validated name when the space was made; check again anyway
             if (!tbl.equals(SpaceType.tableFor(name))) throw new IllegalStateException("unexpected table for " + name);
             jdbc.sql("drop table if exists " + tbl).update();
-            for (String shared : List.of("applied_batches", "versions", "branches", "changes", "change_horizons")) {
+            for (String shared : List.of("applied_batches", "versions", "branches", "changes", "change_horizons", "version_horizons", "retention_marks")) {
                 jdbc.sql("delete from " + shared + " where space = ?").param(name).update();
             }
             cache.remove(name);

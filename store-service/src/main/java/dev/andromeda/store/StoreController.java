@@ -281,9 +281,10 @@ class StoreController implements StoreApi {
      * every invocation becomes an object and is validated reflectively, twice.
      */
     @Override
-    public ResponseEntity<InvokeResult> invokeBatch(String space, InvokeBatch batch) {
+    public ResponseEntity<InvokeResult> invokeBatch(String space, InvokeBatch batch, String branch) {
         SpaceType t = writable(space);
-        return ResponseEntity.ok(invoker.apply(t, batch));
+        Invoker.Parsed b = invoker.combine(t, batch);
+        return ResponseEntity.ok(branch == null ? invoker.apply(b.combiner(), b.batchId()) : versions.invokeBatch(t, branch, b.combiner(), b.batchId()));
     }
 
     /**
@@ -295,12 +296,14 @@ class StoreController implements StoreApi {
      */
     @PostMapping(path = StoreApi.PATH_INVOKE_BATCH, params = "!" + UNUSED_PARAM,
             consumes = "application/json", produces = "application/json")
-    public ResponseEntity<InvokeResult> invokeStreamed(@PathVariable("space") String space, HttpServletRequest req)
-            throws IOException {
+    public ResponseEntity<InvokeResult> invokeStreamed(@PathVariable("space") String space,
+                                                       @RequestParam(value = "branch", required = false) String branch,
+                                                       HttpServletRequest req) throws IOException {
         SpaceType t = writable(space);
         try (var in = req.getInputStream()) {
-            InvokeResult r = invoker.apply(t, in);
-            return ResponseEntity.ok(r);
+            if (branch == null) return ResponseEntity.ok(invoker.apply(t, in));
+            Invoker.Parsed b = invoker.read(t, in);
+            return ResponseEntity.ok(versions.invokeBatch(t, branch, b.combiner(), b.batchId()));
         }
     }
 

@@ -43,6 +43,15 @@ class StoreProblems {
         return respond(pd);
     }
 
+    /** A version the pruner removed: the problem says how far its line is pruned, and when. */
+    @ExceptionHandler(VersionStore.Pruned.class)
+    ResponseEntity<ProblemDetail> pruned(VersionStore.Pruned e, HttpServletRequest req) {
+        ProblemDetail pd = ProblemAdvice.problem(e.status(), e.type(), e.getMessage(), e.field(), req.getRequestURI());
+        pd.setProperty("prunedThrough", e.through);
+        pd.setProperty("prunedAt", e.at.toString());
+        return respond(pd);
+    }
+
     @ExceptionHandler(DataAccessException.class)
     ResponseEntity<ProblemDetail> database(DataAccessException e, HttpServletRequest req) {
         String state = null;

@@ -1,6 +1,7 @@
 package dev.andromeda.store;
 
 import dev.andromeda.api.model.Branch;
+import dev.andromeda.api.model.InvokeResult;
 import dev.andromeda.api.model.ObjectWrite;
 import dev.andromeda.api.model.StoredObject;
 import dev.andromeda.api.model.Version;
@@ -100,21 +101,54 @@ class VersionStore {
                 .params(t.name(), key, branch, version).query((rs, n) -> state(rs, false)).optional();
     }
 
+    /**
+     * Why a version is not there: 410 when the pruner removed it (with how far that line was
+     * pruned, and when), else 404 — the version never existed.
+     */
+    private M31Problem missing(SpaceType t, String key, String branch, long version, String notFound) {
+        return jdbc.sql("select upper(pruned) - 1 as through, at from version_horizons "
+                        + "where space = ? and key = ? and branch = ? and pruned @> ?::bigint")
+                .params(t.name(), key, branch, version)
+                .query((rs, n) -> {
+                    long through = rs.getLong("through");
+                    OffsetDateTime at = rs.getObject("at", OffsetDateTime.class);
+                    M31Problem gone = new Pruned("version " + version + (branch.isEmpty() ? "" : " on branch " + branch) + " of "
+                            + SpaceQuery.abbreviate(key) + " was pruned by the retention policy (this line is pruned through version "
+                            + through + ", last at " + at + ")", through, at);
+                    return (M31Problem) gone;
+                })
+                .optional().orElseGet(() -> M31Problem.notFound(notFound));
+    }
+
+    /** A 410 for a pruned version: the problem carries the line's horizon (prunedThrough, prunedAt). */
+    static final class Pruned extends M31Problem {
+        final long through;
+        final OffsetDateTime at;
+
+        Pruned(String detail, long through, OffsetDateTime at) {
+            super(410, "gone", detail, "version");
+            this.through = through;
+            this.at = at;
+        }
+    }
+
     /** An object at a version and/or on a branch. */
     StoredObject read(SpaceType t, String key, String branch, Long version) {
         ObjectStore.checkKey(key);
         requireVersioning(t, branch != null ? "branch" : "version");
         if (branch == null) {
             return history(t, key, "", version).map(s -> view(t, key, null, s))
-                    .orElseThrow(() -> M31Problem.notFound("no version " + version + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+                    .orElseThrow(() -> missing(t, key, "", version, "no version " + version + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
         }
         checkBranch(branch);
         State b = branchRow(t, key, branch, false);
         if (version == null || version == b.version()) return view(t, key, branch, b);
         var s = history(t, key, branch, version);
-        if (s.isEmpty() && version <= b.base()) s = history(t, key, "", version); // before the branch point: the main line's
+        boolean before = s.isEmpty() && version <= b.base(); // before the branch point: the main line's
+        if (before) s = history(t, key, "", version);
         return s.map(x -> view(t, key, branch, x))
-                .orElseThrow(() -> M31Problem.notFound("no version " + version + " on branch " + branch + " of " + SpaceQuery.abbreviate(key)));
+                .orElseThrow(() -> missing(t, key, before ? "" : branch, version,
+                        "no version " + version + " on branch " + branch + " of " + SpaceQuery.abbreviate(key)));
     }
 
     List<Version> versions(SpaceType t, String key, String branch) {
@@ -149,7 +183,7 @@ class VersionStore {
             long at = from != null ? from : jdbc.sql("select version from " + t.table() + " where key = ?").param(key)
                     .query(Long.class).optional()
                     .orElseThrow(() -> M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
-            State s = history(t, key, "", at).orElseThrow(() -> M31Problem.notFound("no version " + at + " of "
+            State s = history(t, key, "", at).orElseThrow(() -> missing(t, key, "", at, "no version " + at + " of "
                     + SpaceQuery.abbreviate(key) + " in space " + t.name()));
             try {
                 jdbc.sql("insert into branches (space, key, name, base, attrs, labels, version, modified) "
@@ -240,6 +274,80 @@ class VersionStore {
         });
     }
 
+    /**
+     * A batch on branch {@code branch} of each of its keys: every key's branch state gets the
+     * combined operations (computed in memory as for one key) and a new branch version, all in
+     * one transaction with the batch id, so the batch applies whole or not at all and a retry
+     * changes nothing. A key without that branch is a 404 and nothing is applied.
+     */
+    InvokeResult invokeBatch(SpaceType t, String branch, Invoker.Combiner c, String batchId) {
+        requireVersioning(t, "branch");
+        checkBranch(branch);
+        String[] keys = c.byKey.keySet().toArray(new String[0]);
+        java.util.Arrays.sort(keys); // one lock order, as on the main line
+        Boolean applied = tx.execute(status -> {
+            // the branches first, locked: a batch that names a key without the branch fails before anything is written
+            Map<String, State> states = new java.util.HashMap<>();
+            for (int from = 0; from < keys.length; from += Invoker.CHUNK) {
+                String[] chunk = java.util.Arrays.copyOfRange(keys, from, Math.min(keys.length, from + Invoker.CHUNK));
+                jdbc.sql("select key, attrs::text as attrs, labels::text as labels, version, base, modified from branches "
+                                + "where space = ? and name = ? and key = any(?) order by key for update")
+                        .params(t.name(), branch, chunk)
+                        .query((rs, n) -> states.put(rs.getString("key"), state(rs, true))).list();
+            }
+            for (String k : keys) {
+                if (!states.containsKey(k)) {
+                    throw M31Problem.notFound("no branch " + branch + " of " + SpaceQuery.abbreviate(k) + " in space " + t.name());
+                }
+            }
+            int fresh = jdbc.sql("insert into applied_batches (space, batch_id, applied_at) values (?, ?, now()) on conflict do nothing")
+                    .params(t.name(), batchId).update();
+            if (fresh == 0) return false;
+            for (int from = 0; from < keys.length; from += Invoker.CHUNK) {
+                int to = Math.min(keys.length, from + Invoker.CHUNK), n = to - from;
+                String[] ks = new String[n], attrs = new String[n], labels = new String[n], parentBranch = new String[n], bodies = new String[n];
+                Long[] version = new Long[n], parent = new Long[n];
+                for (int i = 0; i < n; i++) {
+                    String k = keys[from + i];
+                    State b = states.get(k);
+                    Map<String, Object> after = Invoker.applyTo(c, c.byKey.get(k), b.attrs());
+                    ks[i] = k;
+                    attrs[i] = json.writeValueAsString(after);
+                    labels[i] = json.writeValueAsString(b.labels());
+                    version[i] = Math.max(b.version(), b.base()) + 1;
+                    parent[i] = b.version();
+                    parentBranch[i] = b.version() == b.base() ? "" : branch;
+                    Map<String, Object> shown = new LinkedHashMap<>(after);
+                    shown.put(t.keyAttr(), k);
+                    Map<String, Object> body = new LinkedHashMap<>();
+                    body.put("version", version[i]);
+                    body.put("attrs", shown);
+                    body.put("labels", b.labels());
+                    bodies[i] = json.writeValueAsString(body);
+                }
+                // now() is the transaction's time: the branch rows, their versions and the changes agree on it
+                jdbc.sql("update branches b set attrs = u.a::jsonb, version = u.v, modified = now() "
+                                + "from unnest(?::text[], ?::text[], ?::bigint[]) as u(k, a, v) "
+                                + "where b.space = ? and b.name = ? and b.key = u.k")
+                        .params(ks, attrs, version, t.name(), branch).update();
+                jdbc.sql("insert into versions (space, key, branch, version, parent, parent_branch, attrs, labels, modified) "
+                                + "select ?, u.k, ?, u.v, u.p, u.pb, u.a::jsonb, u.l::jsonb, now() "
+                                + "from unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[]) as u(k, v, p, pb, a, l)")
+                        .params(t.name(), branch, ks, version, parent, parentBranch, attrs, labels).update();
+                jdbc.sql("insert into changes (space, op, keys, body, ref) "
+                                + "select ?, 'branch', array[u.k], u.b::jsonb, ? from unnest(?::text[], ?::text[]) with ordinality as u(k, b, o) order by o")
+                        .params(t.name(), branch, ks, bodies).update();
+            }
+            if (keys.length > 0) jdbc.sql("select pg_notify(?, ?)").params(ChangeFeed.CHANNEL, t.name()).query((rs, n) -> 1).list();
+            return true;
+        });
+        InvokeResult r = new InvokeResult();
+        r.setBatchId(batchId);
+        r.setApplied(Boolean.TRUE.equals(applied));
+        r.setKeys(keys.length);
+        return r;
+    }
+
     /** Removes a branch and its own versions; the main line keeps everything. */
     void deleteBranch(SpaceType t, String key, String branch) {
         ObjectStore.checkKey(key);
@@ -249,6 +357,7 @@ class VersionStore {
             int n = jdbc.sql("delete from branches where space = ? and key = ? and name = ?").params(t.name(), key, branch).update();
             if (n == 0) throw M31Problem.notFound("no branch " + branch + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name());
             jdbc.sql("delete from versions where space = ? and key = ? and branch = ?").params(t.name(), key, branch).update();
+            jdbc.sql("delete from version_horizons where space = ? and key = ? and branch = ?").params(t.name(), key, branch).update();
             jdbc.sql("insert into changes (space, op, keys, ref) values (?, 'delete', ?, ?)")
                     .params(t.name(), new String[] {key}, branch).update();
             jdbc.sql("select pg_notify(?, ?)").params(ChangeFeed.CHANNEL, t.name()).query((rs, n2) -> 1).list();

@@ -81,6 +81,67 @@ class BranchOpsTest extends StoreTestBase {
     }
 
     @Test
+    void aBatchOnABranchChangesEachKeysBranchWholeOnceOrNotAtAll() {
+        assertThat(http.put("/fs/bbatch", "{\"key\":\"k\",\"attrs\":{\"n\":\"Int\",\"s\":\"Str\",\"tags\":\"List<Str>\"},"
+                + "\"opts\":{\"versioning\":true}}").status()).isEqualTo(201);
+        for (String k : List.of("a", "b", "c")) {
+            assertThat(http.put("/fs/bbatch/" + k, "{\"attrs\":{\"n\":10,\"s\":\"x\"}}").status()).isEqualTo(201);
+        }
+        for (String k : List.of("a", "b")) assertThat(http.post("/fs/bbatch/" + k + "/branches", "{\"name\":\"exp\"}").status()).isEqualTo(201);
+        String body = """
+                {"batchId":"%s","invocations":[
+                 {"key":"a","ops":{"n":{"op":"incr","n":5},"tags":{"op":"add","n":"t"}}},
+                 {"key":"b","ops":{"n":{"op":"decr","n":3}}},
+                 {"key":"a","ops":{"n":{"op":"max","n":100}}}%s]}""";
+
+        // both the streamed handler and the generated binding take the branch
+        for (String path : List.of("/fs/bbatch:invoke?branch=exp", "/fs/bbatch:invoke?branch=exp&" + StoreController.UNUSED_PARAM + "=1")) {
+            String id = "bb-" + path.length();
+            var r = raw("POST", path, body.formatted(id, ""));
+            assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
+            assertThat(json(r).get("applied").asBoolean()).isTrue();
+            assertThat(json(r).get("keys").asInt()).isEqualTo(2);
+            // a retry with the same id changes nothing
+            var again = raw("POST", path, body.formatted(id, ""));
+            assertThat(json(again).get("applied").asBoolean()).isFalse();
+        }
+        JsonNode a = http.get("/fs/bbatch/a?branch=exp").json(), b = http.get("/fs/bbatch/b?branch=exp").json();
+        // a: 10 + 5, then max 100 (100); the second batch: 100 + 5, max 100 (105). b: 10 - 3 - 3
+        assertThat(a.get("attrs").get("n").asLong()).isEqualTo(105);
+        assertThat(a.get("attrs").get("tags").toString()).isEqualTo("[\"t\"]");
+        assertThat(b.get("attrs").get("n").asLong()).isEqualTo(4);
+        assertThat(a.get("version").asLong()).isEqualTo(3); // one branch version per applied batch, above the base 1
+        assertThat(http.get("/fs/bbatch/a/versions?branch=exp").json().get("versions").size()).isEqualTo(2);
+        // the main line did not move
+        for (String k : List.of("a", "b")) {
+            JsonNode m = http.get("/fs/bbatch/" + k).json();
+            assertThat(m.get("attrs").get("n").asLong()).isEqualTo(10);
+            assertThat(m.get("version").asLong()).isEqualTo(1);
+        }
+
+        // an incr on a Str is a 422 naming it, and nothing of the batch is applied (nor its id used up)
+        String bad = ",{\"key\":\"b\",\"ops\":{\"s\":{\"op\":\"incr\"}}}";
+        var r = raw("POST", "/fs/bbatch:invoke?branch=exp", body.formatted("bb-bad", bad));
+        assertThat(r.statusCode()).isEqualTo(422);
+        assertThat(json(r).get("field").asString()).isEqualTo("invocations[3].ops.s");
+        // a key without the branch: 404, and the other keys' branches keep their state
+        var missing = raw("POST", "/fs/bbatch:invoke?branch=exp", body.formatted("bb-missing", ",{\"key\":\"c\",\"ops\":{\"n\":{\"op\":\"incr\"}}}"));
+        assertThat(missing.statusCode()).as(text(missing)).isEqualTo(404);
+        // an Int leaving its range on one key, found while applying: the other key is rolled back too
+        var overflow = raw("POST", "/fs/bbatch:invoke?branch=exp", """
+                {"batchId":"bb-over","invocations":[{"key":"a","ops":{"n":{"op":"incr","n":1}}},
+                 {"key":"b","ops":{"n":{"op":"incr","n":9223372036854775807}}}]}""");
+        assertThat(overflow.statusCode()).as(text(overflow)).isEqualTo(422);
+        assertThat(http.get("/fs/bbatch/a?branch=exp").json().get("attrs").get("n").asLong()).isEqualTo(105);
+        assertThat(http.get("/fs/bbatch/a?branch=exp").json().get("version").asLong()).isEqualTo(3);
+        assertThat(http.get("/fs/bbatch/b?branch=exp").json().get("attrs").get("n").asLong()).isEqualTo(4);
+        assertThat(raw("POST", "/fs/bbatch:invoke?branch=exp", body.formatted("bb-bad", "")).statusCode()).isEqualTo(200);
+        assertThat(http.get("/fs/bbatch/b?branch=exp").json().get("attrs").get("n").asLong()).isEqualTo(1);
+        assertThat(raw("POST", "/fs/bbatch:invoke?branch=no%20such", body.formatted("bb-name", "")).statusCode()).isEqualTo(400);
+        assertThat(http.delete("/fs/bbatch").status()).isEqualTo(204);
+    }
+
+    @Test
     void streamedPagesCarryCursorsToo() {
         assertThat(http.put("/fs/spages", "{\"key\":\"k\",\"attrs\":{\"n\":\"Int\"}}").status()).isEqualTo(201);
         List<Object> invs = new ArrayList<>();

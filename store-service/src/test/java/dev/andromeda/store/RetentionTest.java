@@ -56,7 +56,21 @@ class RetentionTest extends StoreTestBase {
         assertThat(n).containsEntry("versions", 2); // d's 1 and 3; 2 is the branch's base
         assertThat(versions("d")).containsExactly(6L, 5L, 4L, 2L);
         assertThat(versions("e")).containsExactly(3L, 2L, 1L);
-        assertThat(http.get("/fs/ret_v/d?version=1").status()).isEqualTo(404);
+        // pruned: 410 saying so and how far the line is pruned; never there: 404; the kept base: 200
+        var gone = raw("GET", "/fs/ret_v/d?version=1", null);
+        assertThat(gone.statusCode()).isEqualTo(410);
+        assertThat(gone.headers().firstValue("Content-Type").orElse("")).startsWith("application/problem+json");
+        assertThat(json(gone).get("detail").asString()).contains("pruned").contains("through version 3");
+        assertThat(json(gone).get("prunedThrough").asLong()).isEqualTo(3);
+        assertThat(json(gone).get("prunedAt").asString()).isNotEmpty();
+        assertThat(raw("GET", "/fs/ret_v/d?version=3", null).statusCode()).isEqualTo(410);
+        assertThat(http.get("/fs/ret_v/d?version=2").status()).isEqualTo(200);
+        assertThat(http.get("/fs/ret_v/d?version=99").status()).isEqualTo(404);
+        assertThat(http.get("/fs/ret_v/e?version=1").status()).isEqualTo(200);
+        // a branch from a pruned version, and reading one through a branch (below its base: the main line's)
+        assertThat(http.post("/fs/ret_v/d/branches", "{\"name\":\"late\",\"from\":1}").status()).isEqualTo(410);
+        assertThat(http.post("/fs/ret_v/d/branches", "{\"name\":\"late\",\"from\":42}").status()).isEqualTo(404);
+        assertThat(http.get("/fs/ret_v/d?branch=old&version=1").status()).isEqualTo(410);
         // the branch still merges against its base
         assertThat(raw("PUT", "/fs/ret_v/d?branch=old", "{\"attrs\":{\"n\":2}}").statusCode()).isEqualTo(200);
         assertThat(http.post("/fs/ret_v/d/branches/old:merge", null).status()).isEqualTo(200);
@@ -67,12 +81,61 @@ class RetentionTest extends StoreTestBase {
         assertThat(n).containsEntry("versions", 2);
         assertThat(versions("e")).containsExactly(3L);
         assertThat(http.get("/fs/ret_v/e?version=3").json().get("attrs").get("n").asLong()).isEqualTo(3);
+        assertThat(http.get("/fs/ret_v/e?version=1").status()).isEqualTo(410);
+        // a deleted object takes its pruning record with its history: a new one of that key has no pruned versions
+        assertThat(http.delete("/fs/ret_v/e").status()).isEqualTo(204);
+        assertThat(http.put("/fs/ret_v/e", "{\"attrs\":{\"n\":1}}").status()).isEqualTo(201);
+        assertThat(http.get("/fs/ret_v/e?version=2").status()).isEqualTo(404);
         assertThat(http.delete("/fs/ret_v").status()).isEqualTo(204);
+        assertThat(jdbc.sql("select count(*) from version_horizons where space = 'ret_v'").query(Long.class).single()).isZero();
     }
 
     List<Long> versions(String key) {
-        return jdbc.sql("select version from versions where space = 'ret_v' and key = ? and branch = '' order by version desc")
-                .param(key).query(Long.class).list();
+        return versions("ret_v", key);
+    }
+
+    List<Long> versions(String space, String key) {
+        return jdbc.sql("select version from versions where space = ? and key = ? and branch = '' order by version desc")
+                .params(space, key).query(Long.class).list();
+    }
+
+    @Test
+    void pruningByCountLooksOnlyAtLinesWrittenOrFreedSinceTheLastRun() {
+        assertThat(http.put("/fs/ret_i", "{\"key\":\"k\",\"attrs\":{\"n\":\"Int\"},\"opts\":{\"versioning\":true}}").status()).isEqualTo(201);
+        for (int i = 1; i <= 5; i++) {
+            for (String k : List.of("d", "e")) assertThat(http.put("/fs/ret_i/" + k, "{\"attrs\":{\"n\":" + i + "}}").status()).isIn(200, 201);
+        }
+        assertThat(http.post("/fs/ret_i/d/branches", "{\"name\":\"b\",\"from\":2}").status()).isEqualTo(201);
+        Retention.Policy keep2 = new Retention.Policy(NONE, 2, NONE, NONE);
+
+        // the first run under keep=2 walks every line
+        assertThat(retention.prune(keep2, "ret_i")).containsEntry("versions", 5); // d's 1 and 3 (2 is b's base), e's 1-3
+        assertThat(versions("ret_i", "d")).containsExactly(5L, 4L, 2L);
+        assertThat(versions("ret_i", "e")).containsExactly(5L, 4L);
+        assertThat(jdbc.sql("select keep from retention_marks where space = 'ret_i'").query(Integer.class).single()).isEqualTo(2);
+
+        // a version slipped in behind the mark, on a line nothing has written since: the next run does not look at e
+        jdbc.sql("insert into versions (space, key, branch, version, attrs, labels, modified) "
+                + "values ('ret_i', 'e', '', 3, '{}', '{}', now() - interval '1 day')").update();
+        // a line written since is pruned
+        for (int i = 6; i <= 7; i++) assertThat(http.put("/fs/ret_i/d", "{\"attrs\":{\"n\":" + i + "}}").status()).isEqualTo(200);
+        assertThat(retention.prune(keep2, "ret_i")).containsEntry("versions", 2);
+        assertThat(versions("ret_i", "d")).containsExactly(7L, 6L, 2L);
+        assertThat(versions("ret_i", "e")).containsExactly(5L, 4L, 3L);
+
+        // deleting the branch frees its base, though the main line was not written: the next run prunes it
+        assertThat(http.delete("/fs/ret_i/d/branches/b").status()).isEqualTo(204);
+        assertThat(retention.prune(keep2, "ret_i")).containsEntry("versions", 1);
+        assertThat(versions("ret_i", "d")).containsExactly(7L, 6L);
+        assertThat(http.get("/fs/ret_i/d?version=2").status()).isEqualTo(410);
+        assertThat(retention.prune(keep2, "ret_i")).containsEntry("versions", 0);
+
+        // another keep walks every line again
+        assertThat(retention.prune(new Retention.Policy(NONE, 1, NONE, NONE), "ret_i")).containsEntry("versions", 3);
+        assertThat(versions("ret_i", "d")).containsExactly(7L);
+        assertThat(versions("ret_i", "e")).containsExactly(5L);
+        assertThat(http.delete("/fs/ret_i").status()).isEqualTo(204);
+        assertThat(jdbc.sql("select count(*) from retention_marks where space = 'ret_i'").query(Long.class).single()).isZero();
     }
 
     @Test
