@@ -7,6 +7,7 @@ import dev.andromeda.api.model.Channel;
 import dev.andromeda.api.model.ChannelSpec;
 import dev.andromeda.api.model.Endpoint;
 import dev.andromeda.api.model.EndpointRequest;
+import dev.andromeda.api.model.LabelPatch;
 import dev.andromeda.api.model.Message;
 import dev.andromeda.api.model.MessageBatch;
 import dev.andromeda.api.model.SendResult;
@@ -75,6 +76,11 @@ public class ChannelController implements ChannelsApi {
     public ResponseEntity<Void> closeChannel(String id) {
         channels.close(Ids.require(id, Ids.CHANNEL, "id"), cap(request));
         return ResponseEntity.noContent().build();
+    }
+
+    @Override
+    public ResponseEntity<Channel> patchChannelLabels(String id, LabelPatch patch) {
+        return ResponseEntity.ok(channels.patchLabels(Ids.require(id, Ids.CHANNEL, "id"), patch));
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.andromeda.api.model.Channel;
 import dev.andromeda.api.model.ChannelSpec;
 import dev.andromeda.api.model.Endpoint;
 import dev.andromeda.api.model.EndpointInfo;
+import dev.andromeda.api.model.LabelPatch;
 import dev.andromeda.api.model.Message;
 import dev.andromeda.api.model.MessageBatch;
 import dev.andromeda.api.model.SendResult;
@@ -157,6 +158,21 @@ public class ChannelService {
             ChannelQueue q = dispatcher.queue(id);
             if (q != null) q.close(closeSeq);
         }
+    }
+
+    /**
+     * Sets and removes the channel's access labels; the checks read them from the row on every
+     * call, so the change holds for the next send or receive. Decided and written under the row's
+     * lock, so that two changes (or an owner handing the channel over meanwhile) do not interleave.
+     */
+    public Channel patchLabels(String id, LabelPatch patch) {
+        ChannelStore.Row updated = tx.execute(s -> {
+            ChannelStore.Row ch = store.lock(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
+            ChannelAccess.checkLabelChange(ch);
+            store.setLabels(id, ChannelAccess.patched(ch, patch));
+            return store.find(id).orElseThrow();
+        });
+        return view(updated);
     }
 
     // --- send ----------------------------------------------------------------------------

@@ -72,6 +72,11 @@ public class ChannelStore {
         return jdbc.query("select " + COLUMNS + FROM + " where c.id = ? for update of c", this::row, id).stream().findFirst();
     }
 
+    /** Inside a transaction that holds the row's lock: the channel's labels become {@code labels}. */
+    public void setLabels(String id, Map<String, String> labels) {
+        jdbc.update("update channels set labels = ?::jsonb where id = ?", json.writeValueAsString(labels), id);
+    }
+
     // --- sends ---------------------------------------------------------------------------
 
     /** Claims a key (the idempotency key, or "~attempt") for this attempt; false when an earlier send owns it. */

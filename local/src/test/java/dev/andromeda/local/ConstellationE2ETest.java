@@ -302,6 +302,14 @@ class ConstellationE2ETest {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(outside.statusCode()).as(outside.body()).isEqualTo(202);
         assertThat(receive(alice, path, 2, null)).containsExactly(5, 6);
+        // the owner makes bob a writer in one request: he sends without a cap at once; he cannot make himself owner
+        HttpResponse<String> grant = as(alice, "PATCH", path, "{\"set\":{\"writers\":\"bob\"}}", null);
+        assertThat(grant.statusCode()).as(grant.body()).isEqualTo(200);
+        assertThat(json.readTree(grant.body()).get("labels").get("writers").asString()).isEqualTo("bob");
+        HttpResponse<String> byBob = as(bob, "POST", path + "/messages", "7", null);
+        assertThat(byBob.statusCode()).as(byBob.body()).isEqualTo(202);
+        assertThat(as(bob, "PATCH", path, "{\"set\":{\"owner\":\"bob\"}}", null).statusCode()).isEqualTo(403);
+        assertThat(receive(alice, path, 1, null)).containsExactly(7);
         // the owner closes it
         assertThat(as(alice, "DELETE", path, null, null).statusCode()).isEqualTo(204);
 
