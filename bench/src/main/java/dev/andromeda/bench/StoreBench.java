@@ -8,7 +8,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -219,24 +218,7 @@ public final class StoreBench {
                 + "on conflict (key) do update set attrs = sp.attrs || jsonb_build_object('freq', coalesce((sp.attrs->>'freq')::bigint, 0) "
                 + "+ (excluded.attrs->>'freq')::bigint), version = sp.version + 1, modified = now()");
              PreparedStatement id = db.prepareStatement("insert into public.raw_batches values (?) on conflict do nothing")) {
-            int b = 0;
-            for (String[] ks : keys) {
-                id.setString(1, idPrefix + "-b" + b++);
-                id.executeUpdate();
-                Map<String, Long> combined = new HashMap<>();
-                for (String k : ks) combined.merge(k, 1L, Long::sum);
-                String[] sorted = combined.keySet().toArray(new String[0]);
-                Arrays.sort(sorted);
-                for (int from = 0; from < sorted.length; from += 10_000) {
-                    String[] k = Arrays.copyOfRange(sorted, from, Math.min(sorted.length, from + 10_000));
-                    Long[] n = new Long[k.length];
-                    for (int i = 0; i < k.length; i++) n[i] = combined.get(k[i]);
-                    ps.setArray(1, db.createArrayOf("text", k));
-                    ps.setArray(2, db.createArrayOf("bigint", n));
-                    ps.executeUpdate();
-                }
-                db.commit();
-            }
+            upsertCombined(db, ps, id, idPrefix, keys);
         } finally {
             db.setAutoCommit(true);
         }
@@ -258,29 +240,37 @@ public final class StoreBench {
                 + "select u.k, jsonb_build_object('freq', u.n) from unnest(?::text[], ?::bigint[]) as u(k, n) "
                 + "on conflict (key) do update set attrs = t.attrs || jsonb_build_object('freq', coalesce((t.attrs->>'freq')::bigint, 0) + (excluded.attrs->>'freq')::bigint)");
              PreparedStatement id = db.prepareStatement("insert into public.raw_batches values (?) on conflict do nothing")) {
-            int b = 0;
-            for (String[] ks : keys) {
-                id.setString(1, idPrefix + "-b" + b++);
-                id.executeUpdate();
-                Map<String, Long> combined = new HashMap<>();
-                for (String k : ks) combined.merge(k, 1L, Long::sum);
-                String[] sorted = combined.keySet().toArray(new String[0]);
-                Arrays.sort(sorted);
-                for (int from = 0; from < sorted.length; from += 10_000) {
-                    String[] k = Arrays.copyOfRange(sorted, from, Math.min(sorted.length, from + 10_000));
-                    Long[] n = new Long[k.length];
-                    for (int i = 0; i < k.length; i++) n[i] = combined.get(k[i]);
-                    Array ka = db.createArrayOf("text", k), na = db.createArrayOf("bigint", n);
-                    ps.setArray(1, ka);
-                    ps.setArray(2, na);
-                    ps.executeUpdate();
-                }
-                db.commit();
-            }
+            upsertCombined(db, ps, id, idPrefix, keys);
         } finally {
             db.setAutoCommit(true);
         }
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /**
+     * The raw side's work, the same for both tables: per batch the id recorded, the increments
+     * combined, one unnest upsert ({@code ps}: keys, counts) per 10,000 keys in key order, one commit.
+     */
+    private static void upsertCombined(Connection db, PreparedStatement ps, PreparedStatement id, String idPrefix,
+                                       List<String[]> keys) throws Exception {
+        int b = 0;
+        for (String[] ks : keys) {
+            id.setString(1, idPrefix + "-b" + b++);
+            id.executeUpdate();
+            Map<String, Long> combined = new HashMap<>();
+            for (String k : ks) combined.merge(k, 1L, Long::sum);
+            String[] sorted = combined.keySet().toArray(new String[0]);
+            Arrays.sort(sorted);
+            for (int from = 0; from < sorted.length; from += 10_000) {
+                String[] k = Arrays.copyOfRange(sorted, from, Math.min(sorted.length, from + 10_000));
+                Long[] n = new Long[k.length];
+                for (int i = 0; i < k.length; i++) n[i] = combined.get(k[i]);
+                ps.setArray(1, db.createArrayOf("text", k));
+                ps.setArray(2, db.createArrayOf("bigint", n));
+                ps.executeUpdate();
+            }
+            db.commit();
+        }
     }
 
     /** A batch body: one incr per word occurrence (the API combines them, as raw does in the client). */

@@ -370,18 +370,6 @@ public final class Fibril implements SandboxContextFactory.Meter {
         return t;
     }
 
-    /** Parks again after a transfer that left the fibril here; false when a stop came meanwhile. */
-    synchronized boolean reparkAfterTransfer(Object cont, Suspension s) {
-        continuation = cont;
-        suspension = s;
-        if (stopRequest != null) {
-            state = State.ENDING;
-            return false;
-        }
-        state = State.PARKED;
-        return true;
-    }
-
     /** The fibril now lives on {@code node}: this copy is a tombstone that points there. */
     synchronized void moved(String node) {
         movedTo = node;
@@ -393,7 +381,10 @@ public final class Fibril implements SandboxContextFactory.Meter {
         locals.clear();
     }
 
-    /** False when a stop arrived meanwhile: then the fibril ends instead of parking. */
+    /**
+     * Parks (also again after a transfer that left the fibril here). False when a stop arrived
+     * meanwhile: then the fibril ends instead of parking.
+     */
     synchronized boolean park(Object cont, Suspension s) {
         continuation = cont;
         suspension = s;

@@ -579,7 +579,7 @@ public final class Nucleus implements AutoCloseable {
 
     /** Parks a fibril again after a transfer that left it here, and wakes it when its wait is over. */
     void repark(Fibril f, Object cont, Suspension s) {
-        if (f.reparkAfterTransfer(cont, s)) {
+        if (f.park(cont, s)) {
             s.future().whenComplete((v, e) -> { if (f.wake(s)) submit(f); });
         } else {
             end(f, f.stopRequest());
