@@ -8,6 +8,7 @@ import dev.andromeda.api.model.LabelPatch;
 import dev.andromeda.api.model.Message;
 import dev.andromeda.api.model.MessageBatch;
 import dev.andromeda.api.model.SendResult;
+import dev.andromeda.common.channel.ChannelTypes;
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
 import java.nio.charset.StandardCharsets;
@@ -530,6 +531,12 @@ public class ChannelService {
             return endpoint(id, ep);
         }
         if (!mode.equals("broadcast")) throw M31Problem.badRequest("mode", "mode is shared or broadcast");
+        // a rendezvous hands each message to one taker, and a sender resumes when it did: a second
+        // cursor would see only what went through Kafka, not what co-located ends pass in memory
+        if ("sync".equals(ch.mode())) {
+            throw new M31Problem(409, "conflict", "channel " + id + " is sync: a rendezvous hands each message to one receiver; "
+                    + "clone its recv endpoint as shared, or use an async channel to give every receiver every message", "mode");
+        }
         ChannelQueue q = queue(id);
         q.lock.lock();
         try {

@@ -1,7 +1,9 @@
 package dev.andromeda.channel;
 
 import dev.andromeda.common.boot.M31Service;
+import dev.andromeda.common.channel.ChannelTypes;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.annotation.Bean;
 
 /** Typed one-way FIFO channels (/ch), carried by Kafka. */
 @SpringBootApplication
@@ -12,5 +14,11 @@ public class ChannelServiceApplication {
 
     public static void main(String[] args) {
         M31Service.run(ChannelServiceApplication.class, NAME, args);
+    }
+
+    /** One per service: it keeps the compiled schemas. */
+    @Bean
+    ChannelTypes channelTypes() {
+        return new ChannelTypes();
     }
 }

@@ -1,5 +1,6 @@
 package dev.andromeda.channel;
 
+import dev.andromeda.common.channel.ChannelTypes;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -235,6 +235,17 @@ class ChannelFeaturesTest extends ChannelTestBase {
     }
 
     @Test
+    void aSyncChannelTakesSharedRecvClonesButNoBroadcastOnes() {
+        JsonNode ch = create("{\"type\":\"Int\",\"mode\":\"sync\",\"capabilities\":true}");
+        String path = ch.get("uri").asString();
+        String recvCap = ch.get("recv").get("cap").asString();
+        assertProblem(withCap("POST", path + "/endpoints", "{\"end\":\"recv\",\"mode\":\"broadcast\"}", recvCap), 409, "mode");
+        assertThat(withCap("POST", path + "/endpoints", "{\"end\":\"recv\",\"mode\":\"shared\"}", recvCap).status()).isEqualTo(201);
+        // nothing was made by the refused clone: r0, s0 and the shared clone
+        assertThat(withCap("GET", path, null, recvCap).json().get("endpoints").size()).isEqualTo(3);
+    }
+
+    @Test
     void manualAckLeasesAndAnExpiredLeaseRedelivers() {
         String path = create("{\"type\":\"Int\"}").get("uri").asString();
         for (int i = 1; i <= 4; i++) send(path, Integer.toString(i));

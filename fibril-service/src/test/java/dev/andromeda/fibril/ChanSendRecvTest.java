@@ -56,13 +56,66 @@ class ChanSendRecvTest {
     @Test
     void aSyncSendWaitsAtTheServiceAndIsSentAgainAfterEachWithdrawal() {
         node.mantle.withdrawNextSyncSends.set(3);
-        Fibril f = node.run("var chan = require('chan'); var p = chan.open('Int', {mode: 'sync'});"
-                + " p[0].send(7); p[1].recv()");
+        Fibril f = node.run("var chan = require('chan'), sys = require('sys'); var p = chan.open('Int', {mode: 'sync'});"
+                + " var kid = sys.spawn(function (r) { return r.recv(); }, [p[1]]);"
+                + " p[0].send(7); kid[1].recv().ok");
         assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
         assertThat(f.result().asInt()).isEqualTo(7);
         // four attempts, one key, each a rendezvous wait at the service; the message arrived once
-        assertThat(node.mantle.sendKeys).hasSize(4).containsOnly(node.mantle.sendKeys.get(0));
-        assertThat(node.mantle.syncWaits).containsOnly(30);
+        List<String> mine = node.mantle.sendKeys.stream().filter(k -> k.startsWith(f.id())).toList();
+        assertThat(mine).hasSize(4).containsOnly(f.id() + ":1");
+        assertThat(node.mantle.syncWaits).contains(30);
+    }
+
+    /** Fifty round trips between a parent and its child over two sync channels of one node. */
+    static final String PING_PONG = "var chan = require('chan'), sys = require('sys');"
+            + " var ping = chan.open('Int', {mode: 'sync'}), pong = chan.open('Int', {mode: 'sync'});"
+            + " function child(inp, out) { for (var i = 0; i < 50; i++) out.send(inp.recv() * 2); }"
+            + " sys.spawn(child, [ping[1], pong[0]]);"
+            + " var got = []; for (var i = 0; i < 50; i++) { ping[0].send(i); got.push(pong[1].recv()); } got";
+
+    @Test
+    void syncSendsBetweenFibrilsOfOneNodeAreHandedOverInMemoryInOrderAndOnce() {
+        Fibril f = node.run(PING_PONG);
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        for (int i = 0; i < 50; i++) assertThat(f.result().get(i).asInt()).as("round %d", i).isEqualTo(2 * i);
+        long inMemory = node.nucleus.modules().handedInMemory();
+        // the first sends of each end go through the service (that is what lets an end use the path);
+        // after that, a waiting receiver takes them here
+        assertThat(inMemory).isGreaterThanOrEqualTo(50);
+        assertThat(node.mantle.sendKeys.stream().filter(k -> !k.endsWith(":end")).count() + inMemory).isEqualTo(100);
+        // nothing handed over is left in the service to be received twice (only the child's end report, never read)
+        for (String ch : node.mantle.channels.keySet()) {
+            assertThat(node.mantle.receive(ch, node.mantle.caps(ch)[1], 0, 100, 0, 0).join().values()).as(ch).allMatch(v -> v.has("ok"));
+        }
+    }
+
+    @Test
+    void withTheInMemoryPathOffEverySyncSendGoesThroughTheService() {
+        try (TestNode off = new TestNode(s -> s.setLocalRendezvous(java.time.Duration.ZERO))) {
+            Fibril f = off.run(PING_PONG);
+            assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+            assertThat(f.result().get(49).asInt()).isEqualTo(98);
+            assertThat(off.nucleus.modules().handedInMemory()).isZero();
+            assertThat(off.mantle.sendKeys.stream().filter(k -> !k.endsWith(":end"))).hasSize(100);
+        }
+    }
+
+    @Test
+    void aMessageOfTheWrongTypeIsNeverHandedOverAndGetsTheServicesAnswer() {
+        node.mantle.wrongType = v -> v.isString();
+        Fibril f = node.run("var chan = require('chan'), sys = require('sys');"
+                + " var ping = chan.open('Int', {mode: 'sync'}), pong = chan.open('Int', {mode: 'sync'});"
+                + " function child(inp, out) { var v; while ((v = inp.recv()) !== -1) out.send(typeof v === 'number' ? v : -100); }"
+                + " sys.spawn(child, [ping[1], pong[0]]);"
+                + " var got = []; for (var i = 0; i < 10; i++) { ping[0].send(i); got.push(pong[1].recv()); }"
+                + " var refused; try { ping[0].send('seven'); } catch (e) { refused = String(e.message); }"
+                + " ping[0].send(5); got.push(pong[1].recv()); ping[0].send(-1); [got, refused]");
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(node.nucleus.modules().handedInMemory()).as("the path was in use").isPositive();
+        assertThat(f.result().get(1).asString()).contains("type");
+        // the child never saw the string: after the refusal the next number came next
+        assertThat(f.result().get(0).toString()).isEqualTo("[0,1,2,3,4,5,6,7,8,9,5]");
     }
 
     @Test

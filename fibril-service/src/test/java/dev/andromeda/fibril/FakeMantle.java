@@ -8,6 +8,7 @@ import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,6 +47,8 @@ public final class FakeMantle implements Mantle {
         final ArrayDeque<Long> seqs = new ArrayDeque<>();
         final ArrayDeque<CompletableFuture<Received>> waiters = new ArrayDeque<>();
         final Set<String> keys = ConcurrentHashMap.newKeySet();
+        /** Sync sends waiting for a receiver to take their seq, as at the real service. */
+        final Map<Long, CompletableFuture<JsonNode>> untaken = new HashMap<>();
         final String sendCap;
         final String recvCap;
         final boolean sync;
@@ -71,6 +74,8 @@ public final class FakeMantle implements Mantle {
             while (!values.isEmpty() && out.size() < max) {
                 out.add(values.poll());
                 s.add(seqs.poll());
+                CompletableFuture<JsonNode> sender = untaken.remove(s.get(s.size() - 1));
+                if (sender != null) sender.complete(F.objectNode().put("taken", true));
             }
             return new Received(out, s, false);
         }
@@ -355,7 +360,36 @@ public final class FakeMantle implements Mantle {
             JsonNode answer = enqueue(c, List.of(value), key);
             if (failNextSendsAfterTaking.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(503, "the answer was lost");
             return answer;
-        });
+        }).thenCompose(answer -> c(channel).sync && syncWait > 0 && answer.has("seq") ? taken(c(channel), answer.get("seq").asLong(), syncWait) : CompletableFuture.completedFuture(answer));
+    }
+
+    private Chan c(String channel) { return channels.get(channel); }
+
+    /** A sync send answers once a receiver took it, or 408 after {@code syncWait} seconds (withdrawn). */
+    private CompletableFuture<JsonNode> taken(Chan c, long seq, int syncWait) {
+        CompletableFuture<JsonNode> done = new CompletableFuture<>();
+        synchronized (c) {
+            if (!c.seqs.contains(seq)) return CompletableFuture.completedFuture(F.objectNode().put("taken", true));
+            c.untaken.put(seq, done);
+        }
+        timer.schedule(() -> {
+            synchronized (c) {
+                if (c.untaken.remove(seq) == null) return;
+                List<Long> ss = new ArrayList<>(c.seqs);
+                List<JsonNode> vs = new ArrayList<>(c.values);
+                int i = ss.indexOf(seq);
+                if (i >= 0) {
+                    ss.remove(i);
+                    vs.remove(i);
+                    c.seqs.clear();
+                    c.seqs.addAll(ss);
+                    c.values.clear();
+                    c.values.addAll(vs);
+                }
+            }
+            done.completeExceptionally(problem(408, "not taken; withdrawn"));
+        }, syncWait, TimeUnit.SECONDS);
+        return done;
     }
 
     @Override

@@ -158,6 +158,63 @@ class MigrationE2ETest {
     }
 
     @Test
+    void aSyncStreamBetweenFibrilsOfOneNodeGoesInMemoryAndStaysExactlyOnceInOrderWhileBothEndsMove() throws Exception {
+        JsonNode ch = body(call("POST", "/ch", "{\"type\":\"Int\",\"mode\":\"sync\",\"capabilities\":true}"), 201);
+        String uri = ch.path("uri").asString();
+        Map<String, String> send = Map.of("$ch", uri, "end", "send", "cap", ch.path("send").path("cap").asString());
+        Map<String, String> recv = Map.of("$ch", uri, "end", "recv", "cap", ch.path("recv").path("cap").asString());
+        long e0Before = handedInMemory("E0"), e1Before = handedInMemory("E1");
+        int n = 600;
+        String receiver = """
+                var sys = require('sys'), r = sys.args[0], n = sys.args[1], got = [], where = {};
+                for (var i = 0; i < n; i++) {
+                  got.push(r.recv());
+                  var at = sys.self().node; where[at] = (where[at] || 0) + 1;
+                  if (i % 10 === 0) sys.sleep(25);
+                }
+                [got, where]
+                """;
+        String sender = """
+                var sys = require('sys'), s = sys.args[0], where = {};
+                for (var i = 1; i <= sys.args[1]; i++) { s.send(i); var at = sys.self().node; where[at] = (where[at] || 0) + 1; }
+                where
+                """;
+        String rid = body(call("POST", "/fibrils", json.writeValueAsString(Map.of("source", receiver, "node", "E0", "args", List.of(recv, n)))), 201)
+                .path("id").asString();
+        String sid = body(call("POST", "/fibrils", json.writeValueAsString(Map.of("source", sender, "node", "E0", "args", List.of(send, n)))), 201)
+                .path("id").asString();
+        Thread.sleep(500);
+        // the receiver moves away mid-stream: the sends go through the service and Kafka to E1
+        assertThat(body(call("PUT", "/fibrils/" + rid + "/node?wait=30", "{\"node\":\"E1\"}"), 200).path("node").asString()).isEqualTo("E1");
+        Thread.sleep(300);
+        // then the sender follows it: the two ends are together again, on E1
+        assertThat(body(call("PUT", "/fibrils/" + sid + "/node?wait=30", "{\"node\":\"E1\"}"), 200).path("node").asString()).isEqualTo("E1");
+
+        JsonNode sent = body(call("GET", "/fibrils/" + sid + "?wait=60", null), 200);
+        assertThat(sent.path("state").asString()).as(sent.path("error").asString()).isEqualTo("done");
+        JsonNode done = body(call("GET", "/fibrils/" + rid + "?wait=60", null), 200);
+        assertThat(done.path("state").asString()).as(done.path("error").asString()).isEqualTo("done");
+        List<Integer> got = done.path("result").get(0).valueStream().map(JsonNode::asInt).toList();
+        assertThat(got).hasSize(n);
+        for (int i = 0; i < n; i++) assertThat(got.get(i)).as("message %d", i).isEqualTo(i + 1);
+        JsonNode where = done.path("result").get(1);
+        assertThat(where.path("E0").asInt()).as(where.toString()).isPositive();
+        assertThat(where.path("E1").asInt()).as(where.toString()).isPositive();
+        assertThat(sent.path("result").path("E1").asInt()).as(sent.path("result").toString()).isPositive();
+        // both nodes passed messages in memory while the ends were together on them
+        assertThat(handedInMemory("E0")).isGreaterThan(e0Before);
+        assertThat(handedInMemory("E1")).isGreaterThan(e1Before);
+        // and nothing is left at the service to be taken again
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + uri + "/messages?wait=1"))
+                .header("Authorization", "Bearer " + constellation.token()).header("X-M31-Cap", recv.get("cap"));
+        assertThat(json.readTree(http.send(b.build(), HttpResponse.BodyHandlers.ofString()).body()).path("messages")).isEmpty();
+    }
+
+    static long handedInMemory(String node) throws Exception {
+        return body(call("GET", "/net/node=" + node, null), 200).path("handedInMemory").asLong();
+    }
+
+    @Test
     void anAnchoredFibrilRefusesToMoveAndAnUnknownNodeIsNotFound() throws Exception {
         String id = spawnOn("E0", WALKER, 30);
         body(call("PUT", "/fibrils/" + id + "/anchor", "{\"anchored\":true}"), 200);

@@ -48,6 +48,7 @@ public class NodesController implements NodesApi {
 
     private Node self() {
         Node n = new Node().name(nucleus.node()).url(props.getSelfUrl()).alive(true).fibrils(nucleus.running())
+                .handedInMemory(nucleus.modules().handedInMemory())
                 .lastSeen(OffsetDateTime.now(ZoneOffset.UTC));
         props.getLabels().forEach(n::putLabelsItem);
         return n;

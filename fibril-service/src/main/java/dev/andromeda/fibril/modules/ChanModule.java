@@ -50,13 +50,15 @@ final class ChanModule {
     private final ScriptableObject endpointProto;
     private final Scriptable shared;
     private final ChannelSender sender;
+    private final LocalRendezvous rendezvous;
 
     ChanModule(Modules modules, Context cx, Scriptable shared) {
         this.modules = modules;
         this.shared = shared;
         Nucleus nucleus = modules.nucleus();
         // every channel call goes through the fibril's own mantle: it acts for whoever spawned it
-        this.sender = new ChannelSender(nucleus::timers, nucleus.node());
+        this.rendezvous = new LocalRendezvous(nucleus::timers, nucleus.settings().getLocalRendezvous());
+        this.sender = new ChannelSender(nucleus::timers, nucleus.node(), rendezvous);
 
         endpointProto = modules.module(cx);
         modules.suspending(cx, endpointProto, "send", 1, (f, c, thisObj, args) -> {
@@ -73,7 +75,8 @@ final class ChanModule {
             Inbox in = inbox(f, ep.channel(), ep.cap());
             // what an earlier poll took is answered at once, with no wait
             if (in.buffered()) return modules.toJs(c, shared, in.take());
-            throw f.suspend(c, "recv", () -> poll(f.mantle(), f, ep.channel(), ep.cap()), RECEIVED, new RecvAgain(ep.channel(), ep.cap()));
+            RecvAgain again = new RecvAgain(ep.channel(), ep.cap());
+            throw f.suspend(c, "recv", () -> receive(f, ep.channel(), ep.cap()), RECEIVED, again);
         });
         endpointProto.sealObject();
 
@@ -88,7 +91,7 @@ final class ChanModule {
             boolean isSync = spec.get("mode").asString().equals("sync");
             throw f.suspend(c, "chan.open", () -> f.mantle().openChannel(spec), (cx2, scope, v) -> {
                 Mantle.Opened o = (Mantle.Opened) v;
-                sender.opened(o.id(), isSync);
+                sender.opened(o.id(), isSync, spec.get("type"));
                 return cx2.newArray(scope, new Object[] {endpoint(o.id(), "send", o.sendCap()), endpoint(o.id(), "recv", o.recvCap())});
             });
         });
@@ -118,6 +121,8 @@ final class ChanModule {
     ScriptableObject object() { return object; }
     ScriptableObject endpointProto() { return endpointProto; }
     ChannelSender sender() { return sender; }
+    /** Sync messages this node handed from one of its fibrils to another in memory. */
+    long handedInMemory() { return rendezvous.handedOver(); }
 
     // --- receiving ----------------------------------------------------------------------------
 
@@ -187,8 +192,10 @@ final class ChanModule {
     private record Polled(String channel, String cap, Mantle.Received got, long ackedTo) {}
 
     private static final Suspension.ToJs RECEIVED = (cx, scope, v) -> {
-        Polled p = (Polled) v;
         Fibril f = Fibril.current(cx);
+        // handed over in memory: no seq, nothing leased, nothing to acknowledge
+        if (v instanceof LocalRendezvous.Handed h) return f.nucleus().toJs(cx, scope, h.value());
+        Polled p = (Polled) v;
         Inbox in = inbox(f, p.channel(), p.cap());
         in.acked = Math.max(in.acked, p.ackedTo());
         in.batch = Math.min(BATCH, Math.max(1, in.batch) * 2);
@@ -196,6 +203,27 @@ final class ChanModule {
         if (!in.buffered()) return null; // closed and drained
         return f.nucleus().toJs(cx, scope, in.take());
     };
+
+    /**
+     * A receive with an empty inbox: first a wait for a handover in memory when a fibril of this
+     * node may send one (see {@link LocalRendezvous}), then, if none came, a poll. A fibril asked
+     * to move meanwhile receives again where it goes.
+     */
+    CompletableFuture<Object> receive(Fibril f, String channel, String cap) {
+        CompletableFuture<Object> local = rendezvous.await(f, channel, cap);
+        if (local == null) return pollCounted(f, channel, cap);
+        return local.thenCompose(v -> {
+            if (v instanceof LocalRendezvous.Handed) return CompletableFuture.completedFuture(v);
+            if (f.transfer() != null) return CompletableFuture.completedFuture(Suspension.AGAIN);
+            return pollCounted(f, channel, cap);
+        });
+    }
+
+    /** A poll that senders of this node know of: while it runs, they take their messages to the service. */
+    private CompletableFuture<Object> pollCounted(Fibril f, String channel, String cap) {
+        Runnable ended = rendezvous.polling(channel);
+        return poll(f.mantle(), f, channel, cap).whenComplete((v, e) -> ended.run());
+    }
 
     /**
      * Acknowledges what the fibril consumed (it asks for more: the state that consumed it is the
@@ -209,7 +237,13 @@ final class ChanModule {
         long consumed = in.consumed;
         long ackUpTo = consumed > in.acked ? consumed : 0;
         int max = Math.max(1, Math.min(BATCH, in.batch));
-        return pollAgain(mantle, channel, cap, max, ackUpTo, Math.max(in.acked, ackUpTo), consumed, () -> f.transfer() != null);
+        LocalRendezvous rendezvous = f.nucleus().modules().chan().rendezvous;
+        return pollAgain(mantle, channel, cap, max, ackUpTo, Math.max(in.acked, ackUpTo), consumed, () -> f.transfer() != null)
+                .whenComplete((v, e) -> {
+                    // the service let this receiver through: it may take handovers in memory for a while
+                    if (v instanceof Polled p && p.got().closed()) rendezvous.closed(channel);
+                    else if (e == null) rendezvous.receiverAccepted(channel, cap, f.caller());
+                });
     }
 
     private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, int max, long ackUpTo, long acked,
@@ -227,7 +261,7 @@ final class ChanModule {
     record RecvAgain(String channel, String cap) implements Suspension.Restart {
         @Override
         public Suspension start(Nucleus nucleus, Fibril f) {
-            return new Suspension("recv", poll(f.mantle(), f, channel, cap), RECEIVED, true, this);
+            return new Suspension("recv", nucleus.modules().chan().receive(f, channel, cap), RECEIVED, true, this);
         }
 
         @Override public boolean cutAnyTime() { return false; }

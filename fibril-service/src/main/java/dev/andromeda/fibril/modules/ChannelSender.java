@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
 
 /**
  * How the fibrils of one node send on channels. A fibril's send completes when its message is
@@ -32,6 +33,8 @@ import tools.jackson.databind.JsonNode;
  *     {@value #IN_FLIGHT}) go together in the next one, under a key of their own (so a retried batch is taken once, whole). A send
  *     alone keeps its fibril's key. A batch the service refuses as a whole for what one message
  *     is (a wrong type, too large) is sent again one by one, so only that message's sender fails.</li>
+ * <li><b>In memory between co-located ends.</b> A sync send is handed straight to a fibril of this
+ *     node that waits for it, when {@link LocalRendezvous} allows; else it goes to the service.</li>
  * </ul>
  * Sends of one fibril are one at a time (it waits for each), so each sender's FIFO holds.
  */
@@ -47,22 +50,27 @@ final class ChannelSender {
     private static final long FIRST_PAUSE_MS = 100;
     private static final long MAX_PAUSE_MS = 5000;
 
+    /** A channel's mode and type: they never change. */
+    record Mode(boolean sync, JsonNode type) {}
+
     private final Supplier<ScheduledExecutorService> timers;
     private final String node;
-    /** channel → sync? Modes never change; learnt once per node (known at once for channels opened here). */
-    private final Map<String, CompletableFuture<Boolean>> sync = new ConcurrentHashMap<>();
+    private final LocalRendezvous rendezvous;
+    /** channel → its mode, learnt once per node (known at once for channels opened here). */
+    private final Map<String, CompletableFuture<Mode>> modes = new ConcurrentHashMap<>();
     private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
 
     /** {@code timers}: the node's (asked when needed: the node makes them after its modules). */
-    ChannelSender(Supplier<ScheduledExecutorService> timers, String node) {
+    ChannelSender(Supplier<ScheduledExecutorService> timers, String node, LocalRendezvous rendezvous) {
         this.timers = timers;
         this.node = node;
+        this.rendezvous = rendezvous;
     }
 
     /** A channel opened on this node: its mode is known without asking. */
-    void opened(String channel, boolean isSync) {
-        if (sync.size() > 100_000) sync.clear();
-        sync.put(channel, CompletableFuture.completedFuture(isSync));
+    void opened(String channel, boolean isSync, JsonNode type) {
+        if (modes.size() > 100_000) modes.clear();
+        modes.put(channel, CompletableFuture.completedFuture(new Mode(isSync, type)));
     }
 
     /**
@@ -73,10 +81,27 @@ final class ChannelSender {
      */
     CompletableFuture<JsonNode> send(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key,
                                      BooleanSupplier abandoned) {
-        return mode(mantle, channel, cap).thenCompose(isSync -> isSync
-                ? robust(() -> mantle.send(channel, cap, value, key, SYNC_WAIT), abandoned, true)
+        return mode(mantle, channel, cap).thenCompose(m -> m.sync()
+                ? rendezvous(mantle, who, channel, cap, m.type(), value, key, abandoned)
                 : submit(mantle, who, channel, cap, value, key));
     }
+
+    /** A sync send: handed over in memory when a receiver of this node waits for it, else a rendezvous at the service. */
+    private CompletableFuture<JsonNode> rendezvous(Mantle mantle, Object who, String channel, String cap, JsonNode type, JsonNode value,
+                                                   String key, BooleanSupplier abandoned) {
+        return rendezvous.handOver(channel, cap, who, type, value).thenCompose(taken -> {
+            if (taken) return CompletableFuture.completedFuture(HANDED);
+            rendezvous.atService(channel);
+            return robust(() -> mantle.send(channel, cap, value, key, SYNC_WAIT), abandoned, true).whenComplete((v, e) -> {
+                rendezvous.backFromService(channel);
+                if (e == null) rendezvous.senderAccepted(channel, cap, who);
+                else if (unwrap(e) instanceof M31Problem p && p.status() == 410) rendezvous.closed(channel);
+            });
+        });
+    }
+
+    /** What a send handed over in memory answers (a send's answer is not shown to the script). */
+    private static final JsonNode HANDED = JsonNodeFactory.instance.objectNode().put("taken", "in memory");
 
     private CompletableFuture<JsonNode> submit(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key) {
         String k = channel + "|" + (cap == null ? "" : cap) + "|" + (who == null ? "" : who);
@@ -87,15 +112,15 @@ final class ChannelSender {
         }
     }
 
-    private CompletableFuture<Boolean> mode(Mantle mantle, String channel, String cap) {
-        CompletableFuture<Boolean> known = sync.get(channel);
+    private CompletableFuture<Mode> mode(Mantle mantle, String channel, String cap) {
+        CompletableFuture<Mode> known = modes.get(channel);
         if (known != null) return known;
-        CompletableFuture<Boolean> asked = robust(() -> mantle.describeChannel(channel, cap), () -> false, false)
-                .thenApply(ch -> "sync".equals(ch.path("mode").asString()));
-        if (sync.size() > 100_000) sync.clear();
-        CompletableFuture<Boolean> raced = sync.putIfAbsent(channel, asked);
+        CompletableFuture<Mode> asked = robust(() -> mantle.describeChannel(channel, cap), () -> false, false)
+                .thenApply(ch -> new Mode("sync".equals(ch.path("mode").asString()), ch.get("type")));
+        if (modes.size() > 100_000) modes.clear();
+        CompletableFuture<Mode> raced = modes.putIfAbsent(channel, asked);
         // a refusal (403, 404) is not remembered: the next sender may hold a better cap
-        asked.whenComplete((v, e) -> { if (e != null) sync.remove(channel, asked); });
+        asked.whenComplete((v, e) -> { if (e != null) modes.remove(channel, asked); });
         return raced != null ? raced : asked;
     }
 

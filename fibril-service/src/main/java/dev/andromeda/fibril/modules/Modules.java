@@ -152,4 +152,9 @@ public final class Modules {
     Endpoint endpoint(String channel, String end, String cap) {
         return chan.endpoint(channel, end, cap);
     }
+
+    ChanModule chan() { return chan; }
+
+    /** Sync messages this node handed from one of its fibrils to another in memory, since it started. */
+    public long handedInMemory() { return chan.handedInMemory(); }
 }

@@ -46,7 +46,15 @@ public class FibrilSettings {
     private int maxPacketBytes = 32 << 20;
     /** Checkpoint spawns and moves in the store (space sys_fibrils). */
     private boolean checkpoints = true;
+    /**
+     * How long a fibril waiting in recv() on a sync channel that fibrils of this node send on
+     * waits for a handover in memory before it polls the channel service (see LocalRendezvous);
+     * 0 turns the in-memory path off.
+     */
+    private Duration localRendezvous = Duration.ofMillis(20);
 
+    public Duration getLocalRendezvous() { return localRendezvous; }
+    public void setLocalRendezvous(Duration localRendezvous) { this.localRendezvous = localRendezvous; }
     public int getCarriers() { return carriers; }
     public void setCarriers(int carriers) { this.carriers = carriers; }
     public long getMaxInstructions() { return maxInstructions; }

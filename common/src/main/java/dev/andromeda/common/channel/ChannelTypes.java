@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.common.channel;
 
 import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
@@ -8,7 +8,6 @@ import dev.andromeda.common.problem.M31Problem;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.springframework.stereotype.Component;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 
@@ -16,13 +15,13 @@ import tools.jackson.databind.node.JsonNodeFactory;
  * A channel's type: a type name (Int, Float, Str, Bool, Any, Obj, Arr), a union
  * {@code {"Either": [t1, t2, …]}} whose members are types again, or a JSON Schema (draft 2020-12
  * unless the schema says otherwise). Schemas may only refer inside themselves: a channel type
- * never makes the service fetch a URL.
+ * never makes the service fetch a URL. The channel service checks every message it takes; a
+ * node checks a message it hands from one of its fibrils to another in memory the same way.
  */
-@Component
 public class ChannelTypes {
 
-    static final String EITHER = "Either";
-    static final List<String> NAMES = List.of("Int", "Float", "Str", "Bool", "Any", "Obj", "Arr");
+    public static final String EITHER = "Either";
+    public static final List<String> NAMES = List.of("Int", "Float", "Str", "Bool", "Any", "Obj", "Arr");
 
     private final SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
     /** Compiled schemas by their canonical text (channels of one schema share it). */
@@ -68,7 +67,7 @@ public class ChannelTypes {
         }
     }
 
-    static boolean isUnion(JsonNode type) {
+    public static boolean isUnion(JsonNode type) {
         return type.isObject() && type.size() == 1 && type.has(EITHER);
     }
 
