@@ -103,7 +103,9 @@ public final class ChannelBench {
             double[] syncRt = syncRoundTrip(base, roundTrips, payload);
             nucleusSyncRoundTrip(nodes.b0, nodes.b0, 50, payload);
             double[] oneNode = nucleusSyncRoundTrip(nodes.b0, nodes.b0, roundTrips, payload);
+            double[] oneNodeKafka = nucleusSyncRoundTrip(nodes.k0, nodes.k0, roundTrips, payload);
             double[] twoNodes = nucleusSyncRoundTrip(nodes.b0, nodes.b1, roundTrips, payload);
+            long inMemory = nodes.b0.modules().handedInMemory();
             nodes.close();
             // the baseline twice, before and after: the machine is shared, so the mean is what the ratios use
             raw = (raw + raw2) / 2;
@@ -119,8 +121,10 @@ public final class ChannelBench {
             System.out.printf("%-52s %9s %9s%n", "round trip, " + roundTrips + " messages", "p50 ms", "p99 ms");
             System.out.printf("%-52s %9.2f %9.2f%n", "raw single record produce -> consume (baseline)", rawRt[0], rawRt[1]);
             System.out.printf("%-52s %9.2f %9.2f%n", "sync send over HTTP, answered when taken", syncRt[0], syncRt[1]);
-            System.out.printf("%-52s %9.2f %9.2f%n", "sync send fibril -> fibril, one node (ms clock)", oneNode[0], oneNode[1]);
-            System.out.printf("%-52s %9.2f %9.2f%n", "sync send fibril -> fibril, two nodes (ms clock)", twoNodes[0], twoNodes[1]);
+            System.out.printf("%-52s %9.3f %9.3f%n", "sync send fibril -> fibril, one node, in memory", oneNode[0], oneNode[1]);
+            System.out.printf("%-52s %9.3f %9.3f%n", "  same, one node, in-memory path off (Kafka)", oneNodeKafka[0], oneNodeKafka[1]);
+            System.out.printf("%-52s %9.3f %9.3f%n", "sync send fibril -> fibril, two nodes (Kafka)", twoNodes[0], twoNodes[1]);
+            System.out.printf("  (%d of the one-node sends were handed over in memory)%n", inMemory);
 
             out.put("benchmark", "channel");
             out.put("when", Instant.now().toString());
@@ -142,10 +146,14 @@ public final class ChannelBench {
             out.put("syncHttpRoundTripP99Ms", syncRt[1]);
             out.put("syncFibrilOneNodeP50Ms", oneNode[0]);
             out.put("syncFibrilOneNodeP99Ms", oneNode[1]);
+            out.put("syncFibrilOneNodeKafkaP50Ms", oneNodeKafka[0]);
+            out.put("syncFibrilOneNodeKafkaP99Ms", oneNodeKafka[1]);
+            out.put("syncFibrilOneNodeHandedInMemory", inMemory);
             out.put("syncFibrilTwoNodesP50Ms", twoNodes[0]);
             out.put("syncFibrilTwoNodesP99Ms", twoNodes[1]);
-            out.put("syncFibrilNote", "timed inside the sender fibril with Date.now() (1 ms resolution); one node: both"
-                    + " fibrils on B0 (through channel-service: there is no in-memory path); two nodes: B0 -> B1");
+            out.put("syncFibrilNote", "each send timed inside the sender fibril with sys.clock() (monotonic, fractional ms);"
+                    + " one node: both fibrils on B0 (in memory once both ends are proven), the same on K0 with the in-memory"
+                    + " path off (through channel-service and Kafka); two nodes: B0 -> B1");
             out.put("machine", "2 cores shared with other work: figures are noisy");
             Path results = Path.of("bench/results");
             Files.createDirectories(results);
@@ -288,14 +296,17 @@ public final class ChannelBench {
     static final class Nodes implements AutoCloseable {
         final Nucleus b0;
         final Nucleus b1;
+        /** A node with the in-memory path off: its one-node sync sends go through the service, as between nodes. */
+        final Nucleus k0;
         private final List<AutoCloseable> closing = new ArrayList<>();
 
         Nodes(String channelUrl) {
-            b0 = node("B0", channelUrl);
-            b1 = node("B1", channelUrl);
+            b0 = node("B0", channelUrl, true);
+            b1 = node("B1", channelUrl, true);
+            k0 = node("K0", channelUrl, false);
         }
 
-        private Nucleus node(String name, String channelUrl) {
+        private Nucleus node(String name, String channelUrl, boolean inMemory) {
             M31Properties props = new M31Properties();
             props.setNode(name);
             props.setSelfUrl("http://127.0.0.1:9");
@@ -313,6 +324,7 @@ public final class ChannelBench {
             });
             FibrilSettings settings = new FibrilSettings();
             settings.setCheckpoints(false);
+            if (!inMemory) settings.setLocalRendezvous(java.time.Duration.ZERO);
             EffectCombiner combiner = new EffectCombiner(mantle, name, settings.getFlushInterval(), settings.getFlushMaxEntries());
             Nucleus nucleus = new Nucleus(name, settings, mantle, combiner);
             closing.add(nucleus);
@@ -377,7 +389,7 @@ public final class ChannelBench {
         Fibril rx = spawn(to, "var r = require('sys').args[0], n = require('sys').args[1]; for (var i = 0; i < n; i++) r.recv(); n",
                 JSON.createArrayNode().add(ends[1]).add(n));
         Fibril tx = spawn(from, "var a = require('sys').args, out = a[0], m = a[1], ms = [];"
-                + " for (var i = 0; i < a[2]; i++) { var t0 = Date.now(); out.send(m); ms.push(Date.now() - t0); } ms",
+                + " var sys = require('sys'); for (var i = 0; i < a[2]; i++) { var t0 = sys.clock(); out.send(m); ms.push(sys.clock() - t0); } ms",
                 JSON.createArrayNode().add(ends[0]).add(message).add(n));
         Fibril sent = tx.end().get(10, TimeUnit.MINUTES);
         if (sent.state() != Fibril.State.DONE) throw new IllegalStateException("sync sender: " + sent.error());

@@ -64,6 +64,17 @@ class NucleusTest {
     }
 
     @Test
+    void sysClockIsAMonotonicMillisecondClockWithAFraction() {
+        Fibril f = node.run("var sys = require('sys'); var a = sys.clock(), b = sys.clock(); sys.sleep(30); var c = sys.clock();"
+                + " [typeof a, (a % 1 !== 0) || (b % 1 !== 0), c - a, b >= a]");
+        assertThat(f.result().get(0).asString()).isEqualTo("number");
+        // finer than Date.now()'s whole milliseconds, and it never goes back
+        assertThat(f.result().get(1).asBoolean()).isTrue();
+        assertThat(f.result().get(2).asDouble()).isBetween(29.0, 5000.0);
+        assertThat(f.result().get(3).asBoolean()).isTrue();
+    }
+
+    @Test
     void tenThousandFibrilsSleepAtOnceAndAllFinish() {
         String script = "var sys = require('sys'); sys.sleep(300); sys.args[0] * 2";
         List<Fibril> all = new ArrayList<>();

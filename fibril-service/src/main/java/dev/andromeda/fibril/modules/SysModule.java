@@ -92,6 +92,10 @@ final class SysModule {
             return o;
         });
 
+        // performance.now() of the browser: milliseconds with a fraction, from this node's monotonic
+        // clock; for timing within one node (it is not comparable across nodes)
+        modules.function(cx, functions, "clock", 0, (f, c, thisObj, args) -> System.nanoTime() / 1e6);
+
         modules.suspending(cx, functions, "sleep", 1, (f, c, thisObj, args) -> {
             double ms = ScriptRuntime.toNumber(Args.at(args, 0));
             long delay = Double.isNaN(ms) || ms < 0 ? 0 : (long) Math.min(ms, nucleus.settings().getWallClock().toMillis());
