@@ -90,11 +90,27 @@ public final class ChannelBench {
             CHANNEL_URL.set(base);
             byte[] payload = payload();
 
-            // warm both paths up, then measure
-            rawThroughput(kafka.bootstrapServers(), "bench.warm", 20_000, payload);
-            httpThroughput(base, 20_000, payload);
+            String only = System.getenv("M31_BENCH_ONLY");
+            if (only != null) {
+                // one path again and again, for a profiler: nothing is written to bench/results
+                Nodes nodes = new Nodes(base);
+                System.out.printf("raw kafka: %.0f msg/s%n", rawThroughput(kafka.bootstrapServers(), "bench.only", n, payload));
+                for (int i = 0; i < 4; i++) {
+                    double v = only.equals("http") ? httpThroughput(base, n, payload) : nucleusThroughput(nodes.b0, n, senders, payload);
+                    System.out.printf("%s: %.0f msg/s%n", only, v);
+                }
+                nodes.close();
+                app.close();
+                kafka.close();
+                pg.close();
+                System.exit(0);
+            }
+            // warm every path up until the JIT is done with it (a profile showed the HTTP path still
+            // 20-30% short of its steady rate after one round of 20,000), then measure
+            rawThroughput(kafka.bootstrapServers(), "bench.warm", 50_000, payload);
+            for (int i = 0; i < 3; i++) httpThroughput(base, 50_000, payload);
             Nodes nodes = new Nodes(base);
-            nucleusThroughput(nodes.b0, 20_000, senders, payload);
+            for (int i = 0; i < 2; i++) nucleusThroughput(nodes.b0, 50_000, senders, payload);
             double raw = rawThroughput(kafka.bootstrapServers(), "bench.raw", n, payload);
             double viaHttp = httpThroughput(base, n, payload);
             double viaNucleus = nucleusThroughput(nodes.b0, n, senders, payload);

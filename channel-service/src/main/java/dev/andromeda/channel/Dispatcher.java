@@ -196,6 +196,9 @@ public class Dispatcher implements InitializingBean, DisposableBean {
         List<Pending> pending = new ArrayList<>(records.count());
         List<ChannelStore.Keyed> keyed = new ArrayList<>();
         Map<String, long[]> foreign = new HashMap<>();
+        // the records of one send carry the same key and attempt: each is decoded once, not per record
+        Decoded keys = new Decoded(), attempts = new Decoded();
+        String lastOwned = null, lastChannel = null;
         for (ConsumerRecord<String, byte[]> r : records) {
             if (r.value() == null) continue;
             String channel = named.get(r.topic());
@@ -204,7 +207,7 @@ public class Dispatcher implements InitializingBean, DisposableBean {
             ChannelQueue q = queue(channel);
             if (q == null) continue; // not one of ours
             long seq = r.offset() + 1;
-            String key = header(r, H_KEY), attempt = header(r, H_ATTEMPT);
+            String key = keys.of(r.headers().lastHeader(H_KEY)), attempt = attempts.of(r.headers().lastHeader(H_ATTEMPT));
             byte[] body = r.value();
             if (header(r, H_OLD_SEQ) != null) {
                 // an envelope {seq, value} written before seqs were offsets
@@ -226,7 +229,12 @@ public class Dispatcher implements InitializingBean, DisposableBean {
                 foreign.merge(channel, new long[] {1, seq}, (a, b) -> new long[] {a[0] + b[0], Math.max(a[1], b[1])});
             }
             String owned = attempt == null ? null : key != null ? key : "~" + attempt;
-            if (owned != null) keyed.add(new ChannelStore.Keyed(channel, owned, attempt, seq));
+            // ownership is asked once per (channel, key): the next records of the same send need no entry
+            if (owned != null && !(owned.equals(lastOwned) && channel.equals(lastChannel))) {
+                keyed.add(new ChannelStore.Keyed(channel, owned, attempt, seq));
+                lastOwned = owned;
+                lastChannel = channel;
+            }
             pending.add(new Pending(q, new ChannelQueue.Entry(seq, body), owned, attempt));
         }
         Map<String, String> owners = keyed.isEmpty() ? Map.of() : store.owners(keyed);
@@ -241,6 +249,22 @@ public class Dispatcher implements InitializingBean, DisposableBean {
             p.q().offer(p.entry());
         }
         foreign.forEach((ch, n) -> store.foreignSent(ch, (int) n[0], n[1]));
+    }
+
+    /** A header's text, decoded again only when its bytes differ from the last record's. */
+    private static final class Decoded {
+        private byte[] bytes;
+        private String text;
+
+        String of(Header h) {
+            if (h == null || h.value() == null) return null;
+            byte[] b = h.value();
+            if (bytes == null || !java.util.Arrays.equals(bytes, b)) {
+                bytes = b;
+                text = new String(b, StandardCharsets.UTF_8);
+            }
+            return text;
+        }
     }
 
     private JsonNode parse(ConsumerRecord<String, byte[]> r, String channel) {

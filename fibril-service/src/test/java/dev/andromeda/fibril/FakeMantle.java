@@ -92,6 +92,10 @@ public final class FakeMantle implements Mantle {
     final AtomicInteger fullNextSends = new AtomicInteger();
     /** The next sync sends are withdrawn: 408, as when no receiver took them in time (the message is not enqueued). */
     final AtomicInteger withdrawNextSyncSends = new AtomicInteger();
+    /** The next sends are refused with 410, as when the channel was closed. */
+    final AtomicInteger goneNextSends = new AtomicInteger();
+    /** How long every send (one or a batch) takes at the fake service. */
+    volatile long sendDelayMs;
     /** Values the fake channel service refuses as of the wrong type (422): a batch holding one is refused whole. */
     volatile java.util.function.Predicate<JsonNode> wrongType = v -> false;
     final AtomicInteger refusedBatches = new AtomicInteger();
@@ -353,6 +357,7 @@ public final class FakeMantle implements Mantle {
             c.check(cap, c.sendCap, "send");
             sendKeys.add(String.valueOf(key));
             syncWaits.add(syncWait);
+            delayAndMaybeGone();
             if (wrongType.test(value)) throw problem(422, "not of the channel's type");
             if (fullNextSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw full();
             if (c.sync && withdrawNextSyncSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(408, "not taken; withdrawn");
@@ -399,6 +404,7 @@ public final class FakeMantle implements Mantle {
             if (c == null) throw problem(404, "no channel " + channel);
             c.check(cap, c.sendCap, "send");
             sendKeys.add(String.valueOf(key));
+            delayAndMaybeGone();
             if (values.stream().anyMatch(wrongType)) {
                 refusedBatches.incrementAndGet();
                 throw problem(422, "[i] is not of the channel's type");
@@ -410,6 +416,17 @@ public final class FakeMantle implements Mantle {
             if (failNextSendsAfterTaking.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(503, "the answer was lost");
             return answer;
         });
+    }
+
+    private void delayAndMaybeGone() {
+        if (sendDelayMs > 0) {
+            try {
+                Thread.sleep(sendDelayMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (goneNextSends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(410, "channel closed");
     }
 
     private static ServiceClient.RemoteProblem full() {

@@ -1,5 +1,7 @@
 package dev.andromeda.fibril.modules;
 
+import dev.andromeda.common.channel.ChannelTypes;
+import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.fibril.mantle.Mantle;
 import dev.andromeda.fibril.nucleus.Fibril;
 import dev.andromeda.fibril.nucleus.Nucleus;
@@ -8,7 +10,9 @@ import java.io.Serial;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 import org.mozilla.javascript.Context;
 import org.mozilla.javascript.ContinuationPending;
@@ -23,8 +27,12 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * {@code chan}: channels and their endpoints. {@code chan.open(type?, {mode, capacity}?)} gives
- * [send, recv], with capabilities. {@code send(v)} waits until the message is durable (async; see
- * {@link ChannelSender} for retries and group commit) or a receiver took it (sync).
+ * [send, recv], with capabilities. {@code send(v)} waits until a receiver took the message (sync)
+ * or it is durable (async with a capacity); on an async channel without one it goes on at once
+ * and the message follows in the node's next batch (see {@link ChannelSender} for retries, group
+ * commit and back-pressure). Such sends are the fibril's <em>outbox</em>: a failure of one is
+ * thrown by the fibril's next send, and the fibril neither moves nor ends before they are durable
+ * (it ends failed if one was refused).
  *
  * <p>{@code recv()} answers the next message, or null once the channel is closed and drained. It
  * takes messages in leased batches ({@code ack=manual}) into the fibril's <em>inbox</em> (a
@@ -39,7 +47,7 @@ final class ChanModule {
 
     static final int POLL_SECONDS = 30;
     /** Messages one poll may take into an inbox. */
-    static final int BATCH = 1000;
+    static final int BATCH = 5000;
     /** How long taken messages stay leased to the fibril (a move must fit in it). */
     static final int LEASE_SECONDS = 120;
     private static final String INBOX = "chan.inbox:";
@@ -51,21 +59,29 @@ final class ChanModule {
     private final Scriptable shared;
     private final ChannelSender sender;
     private final LocalRendezvous rendezvous;
+    /** Fibril id → its async sends not yet durable. */
+    private final Map<String, Outbox> outboxes = new ConcurrentHashMap<>();
 
     ChanModule(Modules modules, Context cx, Scriptable shared) {
         this.modules = modules;
         this.shared = shared;
         Nucleus nucleus = modules.nucleus();
         // every channel call goes through the fibril's own mantle: it acts for whoever spawned it
-        this.rendezvous = new LocalRendezvous(nucleus::timers, nucleus.settings().getLocalRendezvous());
-        this.sender = new ChannelSender(nucleus::timers, nucleus.node(), rendezvous);
+        // the channel service's own type checks: a message is judged here as it would be there
+        ChannelTypes types = new ChannelTypes();
+        this.rendezvous = new LocalRendezvous(nucleus::timers, nucleus.settings().getLocalRendezvous(), types);
+        this.sender = new ChannelSender(nucleus::timers, nucleus.node(), rendezvous, types);
 
         endpointProto = modules.module(cx);
         modules.suspending(cx, endpointProto, "send", 1, (f, c, thisObj, args) -> {
             Endpoint ep = endpoint(thisObj, "send");
             if (!ep.sends()) throw ScriptRuntime.typeError("this endpoint receives from /ch/" + ep.channel() + "; it cannot send");
             JsonNode value = modules.outgoing(Args.at(args, 0), "the message");
+            Outbox out = outboxes.computeIfAbsent(f.id(), id -> new Outbox());
+            String failed = out.takeFailure();
+            if (failed != null) throw ScriptRuntime.constructError("Error", failed);
             String key = f.id() + ":" + f.nextSeq();
+            if (sender.offer(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, d -> out.track(ep.channel(), d))) return Undefined.instance;
             BooleanSupplier gone = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
             throw f.suspend(c, "send", () -> sender.send(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, gone), (cx2, scope, v) -> Undefined.instance);
         });
@@ -91,7 +107,7 @@ final class ChanModule {
             boolean isSync = spec.get("mode").asString().equals("sync");
             throw f.suspend(c, "chan.open", () -> f.mantle().openChannel(spec), (cx2, scope, v) -> {
                 Mantle.Opened o = (Mantle.Opened) v;
-                sender.opened(o.id(), isSync, spec.get("type"));
+                sender.opened(o.id(), isSync, spec.get("type"), spec.hasNonNull("capacity") ? spec.get("capacity").asInt() : null);
                 return cx2.newArray(scope, new Object[] {endpoint(o.id(), "send", o.sendCap()), endpoint(o.id(), "recv", o.recvCap())});
             });
         });
@@ -124,6 +140,57 @@ final class ChanModule {
     /** Sync messages this node handed from one of its fibrils to another in memory. */
     long handedInMemory() { return rendezvous.handedOver(); }
 
+    // --- the outbox ---------------------------------------------------------------------------
+
+    /** A fibril's async sends that went on before their messages were durable. */
+    static final class Outbox {
+        private int pending;
+        private String failure;
+        private CompletableFuture<Void> drained = CompletableFuture.completedFuture(null);
+
+        synchronized void track(String channel, CompletableFuture<JsonNode> durable) {
+            if (pending++ == 0) drained = new CompletableFuture<>();
+            durable.whenComplete((v, e) -> done(channel, e));
+        }
+
+        private void done(String channel, Throwable e) {
+            CompletableFuture<Void> d = null;
+            synchronized (this) {
+                if (e != null && failure == null) failure = "an earlier send to /ch/" + channel + " failed: " + Fibril.describe(ChannelSender.unwrap(e));
+                if (--pending == 0) d = drained;
+            }
+            if (d != null) d.complete(null);
+        }
+
+        /** The first failure since the last asked, now reported. */
+        synchronized String takeFailure() {
+            String f = failure;
+            failure = null;
+            return f;
+        }
+
+        synchronized CompletableFuture<Void> drained() { return drained; }
+    }
+
+    /**
+     * Completes when every send of {@code f} that went on without waiting is durable; fails with
+     * the first such send's failure not yet thrown to the fibril. Before a move and at the end.
+     */
+    CompletableFuture<Void> sendsDurable(Fibril f) {
+        Outbox out = outboxes.get(f.id());
+        if (out == null) return CompletableFuture.completedFuture(null);
+        return out.drained().thenRun(() -> {
+            String failed = out.takeFailure();
+            if (failed != null) throw M31Problem.conflict(failed);
+        });
+    }
+
+    /** The fibril ended: its outbox goes once its sends are durable. */
+    void forget(Fibril f) {
+        Outbox out = outboxes.get(f.id());
+        if (out != null) out.drained().whenComplete((v, e) -> outboxes.remove(f.id(), out));
+    }
+
     // --- receiving ----------------------------------------------------------------------------
 
     /**
@@ -137,7 +204,10 @@ final class ChanModule {
         long consumed;
         long acked;
         long[] seqs = new long[0];
-        String[] values = new String[0];
+        /** The messages as they came (parsed once); not written in a packet: {@link #values} is. */
+        transient JsonNode[] nodes = new JsonNode[0];
+        /** The unconsumed messages' JSON text, made only when the inbox travels (see writeObject). */
+        String[] values;
         int next;
         /**
          * How many the next poll may take: 1 at first, doubled by every poll up to {@link #BATCH}, so
@@ -152,24 +222,42 @@ final class ChanModule {
         /** The next buffered message, now consumed. */
         JsonNode take() {
             consumed = seqs[next];
-            String v = values[next];
-            values[next++] = null;
-            return JSON.readTree(v);
+            JsonNode v;
+            if (nodes != null) {
+                v = nodes[next];
+                nodes[next] = null;
+            } else {
+                v = JSON.readTree(values[next]);
+                values[next] = null;
+            }
+            next++;
+            return v;
+        }
+
+        @Serial
+        private void writeObject(java.io.ObjectOutputStream out) throws java.io.IOException {
+            if (nodes != null) {
+                values = new String[nodes.length];
+                for (int i = next; i < nodes.length; i++) values[i] = nodes[i].toString();
+            }
+            out.defaultWriteObject();
         }
 
         /** A poll's messages, without any at or below what was consumed (a lease ran out and they came again). */
         void fill(List<Long> s, List<JsonNode> v) {
-            List<Long> keep = new ArrayList<>();
-            List<String> vals = new ArrayList<>();
+            long[] keep = new long[s.size()];
+            JsonNode[] vals = new JsonNode[s.size()];
+            int n = 0;
             long floor = consumed;
             for (int i = 0; i < s.size(); i++) {
                 if (s.get(i) <= floor) continue;
                 floor = s.get(i);
-                keep.add(s.get(i));
-                vals.add(v.get(i) == null ? "null" : v.get(i).toString());
+                keep[n] = floor;
+                vals[n++] = v.get(i) == null ? tools.jackson.databind.node.NullNode.getInstance() : v.get(i);
             }
-            seqs = keep.stream().mapToLong(Long::longValue).toArray();
-            values = vals.toArray(String[]::new);
+            seqs = n == keep.length ? keep : java.util.Arrays.copyOf(keep, n);
+            nodes = n == vals.length ? vals : java.util.Arrays.copyOf(vals, n);
+            values = null;
             next = 0;
         }
     }

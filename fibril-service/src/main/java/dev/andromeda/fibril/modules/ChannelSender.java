@@ -1,5 +1,6 @@
 package dev.andromeda.fibril.modules;
 
+import dev.andromeda.common.channel.ChannelTypes;
 import dev.andromeda.common.http.ServiceClient;
 import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.fibril.mantle.Mantle;
@@ -20,19 +21,26 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 /**
- * How the fibrils of one node send on channels. A fibril's send completes when its message is
- * durable (or, on a sync channel, taken by a receiver); the fibril stays parked meanwhile and no
- * thread waits for it.
+ * How the fibrils of one node send on channels. A sync send completes when a receiver took the
+ * message; a send on an async channel with a capacity when the message is durable (so a full
+ * channel holds its sender back); the fibril stays parked meanwhile and no thread waits for it.
+ * A send on an async channel without a capacity goes on at once, as a Kafka producer's
+ * {@code send()} does: the message waits in the node's lane for the next batch (see
+ * {@link #offer}), the fibril hears of a failure at its next send, and neither its move nor its
+ * end happens before its messages are durable (see {@link ChanModule}). A lane that holds
+ * {@value #LANE_MESSAGES} messages makes its senders wait for durability again: back-pressure.
  * <ul>
  * <li><b>Retries never double.</b> A send keeps its idempotency key through every retry: a 5xx,
  *     an unreachable or slow service is retried with growing pauses; a 429 (a full channel) is
  *     retried after the Retry-After it came with; a 408 of a sync send (no receiver took it, so it
  *     was withdrawn and its key freed) is sent again at once, until a receiver takes it.</li>
  * <li><b>Group commit.</b> Async sends to one channel from all fibrils of the node go as one
- *     NDJSON POST: the first goes at once; those that arrive while POSTs are in flight (at most
- *     {@value #IN_FLIGHT}) go together in the next one, under a key of their own (so a retried batch is taken once, whole). A send
- *     alone keeps its fibril's key. A batch the service refuses as a whole for what one message
- *     is (a wrong type, too large) is sent again one by one, so only that message's sender fails.</li>
+ *     NDJSON POST: the first goes at once; those that arrive while a POST is in flight go together
+ *     in the next one, under a key of their own (so a retried batch is taken once, whole). One POST
+ *     at a time per lane: two in flight could be taken in either order, and a fibril's messages
+ *     may be in both. A send alone keeps its fibril's key. A batch the service refuses as a whole
+ *     for what one message is (a wrong type, too large) is sent again one by one, so only that
+ *     message's sender fails.</li>
  * <li><b>In memory between co-located ends.</b> A sync send is handed straight to a fibril of this
  *     node that waits for it, when {@link LocalRendezvous} allows; else it goes to the service.</li>
  * </ul>
@@ -42,35 +50,67 @@ final class ChannelSender {
 
     /** Seconds a sync send waits at the service for a receiver before it is withdrawn and sent again. */
     static final int SYNC_WAIT = 30;
-    static final int MAX_BATCH = 2000;
+    static final int MAX_BATCH = 5000;
     static final long MAX_BATCH_BYTES = 4L * 1024 * 1024;
-    /** POSTs in flight per lane: two, so that one batch's request is on the wire while the other's is produced. */
-    static final int IN_FLIGHT = 2;
+    /** POSTs in flight per lane (see the class comment for why one). */
+    static final int IN_FLIGHT = 1;
+    /** Messages (and bytes) a lane holds before its senders wait for durability. */
+    static final int LANE_MESSAGES = 20_000;
+    static final long LANE_BYTES = 16L * 1024 * 1024;
     private static final int MAX_FAILURES = 12;
     private static final long FIRST_PAUSE_MS = 100;
     private static final long MAX_PAUSE_MS = 5000;
 
-    /** A channel's mode and type: they never change. */
-    record Mode(boolean sync, JsonNode type) {}
+    /** A channel's mode, type and capacity (null: none): they never change. */
+    record Mode(boolean sync, JsonNode type, Integer capacity) {
+        /** An async channel without a capacity: a send goes on before its message is durable. */
+        boolean buffered() { return !sync && capacity == null; }
+    }
 
     private final Supplier<ScheduledExecutorService> timers;
     private final String node;
     private final LocalRendezvous rendezvous;
+    private final ChannelTypes types;
     /** channel → its mode, learnt once per node (known at once for channels opened here). */
     private final Map<String, CompletableFuture<Mode>> modes = new ConcurrentHashMap<>();
     private final Map<String, Lane> lanes = new ConcurrentHashMap<>();
 
     /** {@code timers}: the node's (asked when needed: the node makes them after its modules). */
-    ChannelSender(Supplier<ScheduledExecutorService> timers, String node, LocalRendezvous rendezvous) {
+    ChannelSender(Supplier<ScheduledExecutorService> timers, String node, LocalRendezvous rendezvous, ChannelTypes types) {
         this.timers = timers;
         this.node = node;
         this.rendezvous = rendezvous;
+        this.types = types;
     }
 
     /** A channel opened on this node: its mode is known without asking. */
-    void opened(String channel, boolean isSync, JsonNode type) {
+    void opened(String channel, boolean isSync, JsonNode type, Integer capacity) {
         if (modes.size() > 100_000) modes.clear();
-        modes.put(channel, CompletableFuture.completedFuture(new Mode(isSync, type)));
+        modes.put(channel, CompletableFuture.completedFuture(new Mode(isSync, type, capacity)));
+    }
+
+    /**
+     * Queues an async send without waiting for it, when the channel's mode is known, it has no
+     * capacity and its lane has room: true, and {@code durable} gets the future of the message's
+     * durability. False: the fibril sends with {@link #send} and waits.
+     */
+    boolean offer(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key,
+                  java.util.function.Consumer<CompletableFuture<JsonNode>> durable) {
+        CompletableFuture<Mode> known = modes.get(channel);
+        if (known == null || !known.isDone() || known.isCompletedExceptionally() || !known.join().buffered()) return false;
+        // one of the wrong type waits for the service's 422, so that the send that made it throws it
+        if (!fits(known.join().type(), value)) return false;
+        String k = laneKey(channel, cap, who);
+        while (true) {
+            Lane lane = lanes.computeIfAbsent(k, x -> new Lane(k, mantle, channel, cap));
+            CompletableFuture<JsonNode> done = lane.submit(value, key, true);
+            if (done == Lane.FULL) return false;
+            if (done != null) {
+                durable.accept(done);
+                return true;
+            }
+            // that lane had just gone idle and retired: the next one takes it
+        }
     }
 
     /**
@@ -104,19 +144,34 @@ final class ChannelSender {
     private static final JsonNode HANDED = JsonNodeFactory.instance.objectNode().put("taken", "in memory");
 
     private CompletableFuture<JsonNode> submit(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key) {
-        String k = channel + "|" + (cap == null ? "" : cap) + "|" + (who == null ? "" : who);
+        String k = laneKey(channel, cap, who);
         while (true) {
-            CompletableFuture<JsonNode> done = lanes.computeIfAbsent(k, x -> new Lane(k, mantle, channel, cap)).submit(value, key);
+            CompletableFuture<JsonNode> done = lanes.computeIfAbsent(k, x -> new Lane(k, mantle, channel, cap)).submit(value, key, false);
             if (done != null) return done;
             // that lane had just gone idle and retired: the next one takes it
         }
+    }
+
+    private boolean fits(JsonNode type, JsonNode value) {
+        if (type == null) return true; // not known here: the service decides, and the fibril hears it at its next send
+        try {
+            types.check(type, value);
+            return true;
+        } catch (RuntimeException wrong) {
+            return false;
+        }
+    }
+
+    private static String laneKey(String channel, String cap, Object who) {
+        return channel + "|" + (cap == null ? "" : cap) + "|" + (who == null ? "" : who);
     }
 
     private CompletableFuture<Mode> mode(Mantle mantle, String channel, String cap) {
         CompletableFuture<Mode> known = modes.get(channel);
         if (known != null) return known;
         CompletableFuture<Mode> asked = robust(() -> mantle.describeChannel(channel, cap), () -> false, false)
-                .thenApply(ch -> new Mode("sync".equals(ch.path("mode").asString()), ch.get("type")));
+                .thenApply(ch -> new Mode("sync".equals(ch.path("mode").asString()), ch.get("type"),
+                        ch.hasNonNull("capacity") ? ch.get("capacity").asInt() : null));
         if (modes.size() > 100_000) modes.clear();
         CompletableFuture<Mode> raced = modes.putIfAbsent(channel, asked);
         // a refusal (403, 404) is not remembered: the next sender may hold a better cap
@@ -134,7 +189,10 @@ final class ChannelSender {
         private final Mantle mantle;
         private final String channel;
         private final String cap;
+        /** What {@link #submit} answers when {@code ifRoom} and the lane is full. */
+        static final CompletableFuture<JsonNode> FULL = new CompletableFuture<>();
         private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+        private long waitingBytes;
         private int inFlight;
         /** Idle and out of the map (a node sends to many channels over its life): a sender must take a new lane. */
         private boolean retired;
@@ -146,13 +204,15 @@ final class ChannelSender {
             this.cap = cap;
         }
 
-        /** Null when this lane retired meanwhile. */
-        CompletableFuture<JsonNode> submit(JsonNode value, String key) {
+        /** Null when this lane retired meanwhile; {@link #FULL} when {@code ifRoom} and it holds its most. */
+        CompletableFuture<JsonNode> submit(JsonNode value, String key, boolean ifRoom) {
             Pending p = new Pending(value, key, value.toString().length(), new CompletableFuture<>());
             boolean go;
             synchronized (this) {
                 if (retired) return null;
+                if (ifRoom && (waiting.size() >= LANE_MESSAGES || waitingBytes + p.bytes() > LANE_BYTES)) return FULL;
                 waiting.add(p);
+                waitingBytes += p.bytes();
                 go = inFlight < IN_FLIGHT;
                 if (go) inFlight++;
             }
@@ -168,6 +228,7 @@ final class ChannelSender {
                 while (!waiting.isEmpty() && batch.size() < MAX_BATCH && (batch.isEmpty() || bytes + waiting.peek().bytes() <= MAX_BATCH_BYTES)) {
                     Pending p = waiting.poll();
                     bytes += p.bytes();
+                    waitingBytes -= p.bytes();
                     batch.add(p);
                 }
                 if (batch.isEmpty()) {

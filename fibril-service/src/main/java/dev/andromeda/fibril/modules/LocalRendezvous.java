@@ -71,7 +71,7 @@ final class LocalRendezvous {
     };
 
     private final Supplier<ScheduledExecutorService> timers;
-    private final ChannelTypes types = new ChannelTypes();
+    private final ChannelTypes types;
     private final long windowNanos;
     private final Map<String, Spot> spots = new ConcurrentHashMap<>();
     /** "s|r" + channel|cap|identity → until when the service's acceptance stands (System.nanoTime). */
@@ -79,8 +79,9 @@ final class LocalRendezvous {
     private final AtomicLong handed = new AtomicLong();
 
     /** {@code window} zero: the path is off, every message goes through the channel service. */
-    LocalRendezvous(Supplier<ScheduledExecutorService> timers, Duration window) {
+    LocalRendezvous(Supplier<ScheduledExecutorService> timers, Duration window, ChannelTypes types) {
         this.timers = timers;
+        this.types = types;
         this.windowNanos = window.toNanos();
     }
 

@@ -155,6 +155,19 @@ public final class Modules {
 
     ChanModule chan() { return chan; }
 
+    /**
+     * Completes when every async send of {@code f} that went on before its message was durable is
+     * durable; fails with the first refused one the fibril did not hear of yet (see ChanModule).
+     */
+    public java.util.concurrent.CompletableFuture<Void> sendsDurable(Fibril f) {
+        return chan.sendsDurable(f);
+    }
+
+    /** {@code f} ended: what the node kept for its sends goes once they are durable. */
+    public void forget(Fibril f) {
+        chan.forget(f);
+    }
+
     /** Sync messages this node handed from one of its fibrils to another in memory, since it started. */
     public long handedInMemory() { return chan.handedInMemory(); }
 }

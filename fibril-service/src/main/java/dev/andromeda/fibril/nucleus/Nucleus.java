@@ -497,7 +497,7 @@ public final class Nucleus implements AutoCloseable {
     }
 
     /**
-     * The end of a fibril: first its store effects are made durable, then its parent hears
+     * The end of a fibril: first its store effects and its channel sends are made durable, then its parent hears
      * {"ok": result} or {"err": message}, then it is reported ended. A parent that reads the
      * message and then queries the store sees every effect of the child.
      */
@@ -522,7 +522,14 @@ public final class Nucleus implements AutoCloseable {
                 }
             }
             return v;
-        }).thenCompose(v -> modules.settle(f).exceptionally(e -> {
+        }).thenCompose(v -> modules.sendsDurable(f).exceptionally(e -> {
+            // a send it went on from was refused after all: like a refused increment, it did not do what it said
+            if (state[0] == Fibril.State.DONE) {
+                state[0] = Fibril.State.FAILED;
+                error[0] = Fibril.describe(e);
+            }
+            return null;
+        })).thenCompose(v -> modules.settle(f).exceptionally(e -> {
             log.warn("fibril {}: what it received could not be acknowledged: {}", f.id(), Fibril.describe(e));
             return null;
         })).thenCompose(v -> {
@@ -542,6 +549,7 @@ public final class Nucleus implements AutoCloseable {
             synchronized (ended) {
                 ended.put(f.id(), f);
             }
+            modules.forget(f);
             f.end().complete(f);
         });
     }

@@ -153,8 +153,10 @@ final class Transfers {
                 .put("state", B64.encodeToString(state))
                 .put("sig", B64.encodeToString(key.sign(head, state)));
         String newId = header.get("id").asString();
-        // effects first (the fibril's batches are this node's), then the checkpoint, then the hand-over
+        // effects and sends first (the fibril's batches are this node's: a send from the new node
+        // must not overtake one still here), then the checkpoint, then the hand-over
         nucleus.combiner().awaitDurable(f.lastEffectGen())
+                .thenCompose(v -> nucleus.modules().sendsDurable(f))
                 .thenCompose(v -> checkpoint(newId, t.kind == Fibril.Transfer.Kind.MOVE ? "moving" : "cloned", t.node, f.seq(), packet))
                 .thenCompose(v -> {
                     // killed while it was being packed: it does not move, it ends here (see stay)
