@@ -115,6 +115,30 @@ class MigrationTest {
             """;
 
     @Test
+    void sendsThatWentOnBeforeTheyWereDurableAreDurableBeforeTheirFibrilMovesSoTheOrderHolds() throws Exception {
+        String ch = mantle.openChannel(F.objectNode()).get().id();
+        // every POST takes 200 ms: when the fibril asks to move, its sends are still in A's lane
+        mantle.sendDelayMs = 200;
+        Fibril f = spawn(a, """
+                var sys = require('sys'), out = sys.args[0], t0 = sys.clock();
+                for (var i = 1; i <= 10; i++) out.send(i);
+                var queued = sys.clock() - t0;
+                sys.migrate('B');
+                for (var i = 11; i <= 20; i++) out.send(i);
+                [queued, sys.self().node]
+                """, F.objectNode().put("$ch", "/ch/" + ch).put("end", "send"));
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().get(0).asDouble()).as("the ten sends did not wait for the service").isLessThan(150);
+        assertThat(there.result().get(1).asString()).isEqualTo("B");
+        List<Integer> got = new java.util.ArrayList<>();
+        for (var r = mantle.receive(ch, null, 0, 100, 0, 0).join(); !r.values().isEmpty(); r = mantle.receive(ch, null, 0, 100, 0, 0).join()) {
+            r.values().forEach(v -> got.add(v.asInt()));
+        }
+        assertThat(got).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20);
+    }
+
+    @Test
     void aSleepingFibrilMovesWithItsStateAndFinishesOnTheOtherNode() throws Exception {
         Fibril f = spawn(a, COUNTER);
         Thread.sleep(150);

@@ -7,6 +7,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -208,6 +209,39 @@ class MigrationE2ETest {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + uri + "/messages?wait=1"))
                 .header("Authorization", "Bearer " + constellation.token()).header("X-M31-Cap", recv.get("cap"));
         assertThat(json.readTree(http.send(b.build(), HttpResponse.BodyHandlers.ofString()).body()).path("messages")).isEmpty();
+    }
+
+    @Test
+    void aSenderMovedMidStreamKeepsItsOrderThoughItsSendsWentOnBeforeTheyWereDurable() throws Exception {
+        JsonNode ch = body(call("POST", "/ch", "{\"type\":\"Int\",\"capabilities\":true}"), 201);
+        String uri = ch.path("uri").asString();
+        Map<String, String> send = Map.of("$ch", uri, "end", "send", "cap", ch.path("send").path("cap").asString());
+        String recvCap = ch.path("recv").path("cap").asString();
+        // async without a capacity: each send goes on at once, its message still in E0's lane when the move is asked
+        String sender = """
+                var sys = require('sys'), s = sys.args[0], where = {};
+                for (var i = 1; i <= 400; i++) {
+                  s.send(i);
+                  var at = sys.self().node; where[at] = (where[at] || 0) + 1;
+                  if (i % 20 === 0) sys.sleep(20);
+                }
+                where
+                """;
+        String sid = body(call("POST", "/fibrils", json.writeValueAsString(Map.of("source", sender, "node", "E0", "args", List.of(send)))), 201)
+                .path("id").asString();
+        Thread.sleep(150);
+        assertThat(body(call("PUT", "/fibrils/" + sid + "/node?wait=30", "{\"node\":\"E1\"}"), 200).path("node").asString()).isEqualTo("E1");
+        JsonNode sent = body(call("GET", "/fibrils/" + sid + "?wait=60", null), 200);
+        assertThat(sent.path("state").asString()).as(sent.path("error").asString()).isEqualTo("done");
+        assertThat(sent.path("result").path("E0").asInt()).as(sent.path("result").toString()).isPositive();
+        assertThat(sent.path("result").path("E1").asInt()).as(sent.path("result").toString()).isPositive();
+        // ended means durable: every message is there already, once, in the order sent
+        List<Integer> got = new ArrayList<>();
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + uri + "/messages?wait=0&max=1000"))
+                .header("Authorization", "Bearer " + constellation.token()).header("X-M31-Cap", recvCap);
+        json.readTree(http.send(b.build(), HttpResponse.BodyHandlers.ofString()).body()).path("messages").forEach(m -> got.add(m.path("value").asInt()));
+        assertThat(got).hasSize(400);
+        for (int i = 0; i < 400; i++) assertThat(got.get(i)).as("message %d", i).isEqualTo(i + 1);
     }
 
     static long handedInMemory(String node) throws Exception {

@@ -83,7 +83,7 @@ final class ChanModule {
             String key = f.id() + ":" + f.nextSeq();
             if (sender.offer(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, d -> out.track(ep.channel(), d))) return Undefined.instance;
             BooleanSupplier gone = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
-            throw f.suspend(c, "send", () -> sender.send(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, gone), (cx2, scope, v) -> Undefined.instance);
+            throw f.suspend(c, "send", () -> sender.send(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, gone, d -> out.track(ep.channel(), d)), (cx2, scope, v) -> Undefined.instance);
         });
         modules.suspending(cx, endpointProto, "recv", 0, (f, c, thisObj, args) -> {
             Endpoint ep = endpoint(thisObj, "recv");

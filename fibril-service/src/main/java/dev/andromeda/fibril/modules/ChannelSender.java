@@ -120,11 +120,17 @@ final class ChannelSender {
      * sends made for the same identity, so a batch never carries one user's message as another's.
      */
     CompletableFuture<JsonNode> send(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key,
-                                     BooleanSupplier abandoned) {
-        return mode(mantle, channel, cap).thenCompose(m -> m.sync()
-                ? rendezvous(mantle, who, channel, cap, m.type(), value, key, abandoned)
-                : submit(mantle, who, channel, cap, value, key));
+                                     BooleanSupplier abandoned, java.util.function.Consumer<CompletableFuture<JsonNode>> durable) {
+        return mode(mantle, channel, cap).thenCompose(m -> {
+            if (m.sync()) return rendezvous(mantle, who, channel, cap, m.type(), value, key, abandoned);
+            // the first send of a channel learnt its mode just now: it goes on as the next ones will
+            if (offer(mantle, who, channel, cap, value, key, durable)) return CompletableFuture.completedFuture(QUEUED);
+            return submit(mantle, who, channel, cap, value, key);
+        });
     }
+
+    /** What a send that went on before its message was durable answers. */
+    private static final JsonNode QUEUED = JsonNodeFactory.instance.objectNode().put("queued", true);
 
     /** A sync send: handed over in memory when a receiver of this node waits for it, else a rendezvous at the service. */
     private CompletableFuture<JsonNode> rendezvous(Mantle mantle, Object who, String channel, String cap, JsonNode type, JsonNode value,
