@@ -64,7 +64,7 @@ class ChanSendRecvTest {
         // four attempts, one key, each a rendezvous wait at the service; the message arrived once
         List<String> mine = node.mantle.sendKeys.stream().filter(k -> k.startsWith(f.id())).toList();
         assertThat(mine).hasSize(4).containsOnly(f.id() + ":1");
-        assertThat(node.mantle.syncWaits).contains(30);
+        assertThat(node.mantle.syncWaits).contains(10);
     }
 
     /** Fifty round trips between a parent and its child over two sync channels of one node. */

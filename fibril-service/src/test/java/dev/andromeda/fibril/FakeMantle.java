@@ -94,6 +94,8 @@ public final class FakeMantle implements Mantle {
     final AtomicInteger withdrawNextSyncSends = new AtomicInteger();
     /** The next sends are refused with 410, as when the channel was closed. */
     final AtomicInteger goneNextSends = new AtomicInteger();
+    /** When set, how long a sync send waits for a receiver (instead of the seconds it asks for). */
+    volatile long syncWaitMs;
     /** How long every send (one or a batch) takes at the fake service. */
     volatile long sendDelayMs;
     /** Values the fake channel service refuses as of the wrong type (422): a batch holding one is refused whole. */
@@ -365,13 +367,13 @@ public final class FakeMantle implements Mantle {
             JsonNode answer = enqueue(c, List.of(value), key);
             if (failNextSendsAfterTaking.getAndUpdate(n -> Math.max(0, n - 1)) > 0) throw problem(503, "the answer was lost");
             return answer;
-        }).thenCompose(answer -> c(channel).sync && syncWait > 0 && answer.has("seq") ? taken(c(channel), answer.get("seq").asLong(), syncWait) : CompletableFuture.completedFuture(answer));
+        }).thenCompose(answer -> c(channel).sync && syncWait > 0 && answer.has("seq") ? taken(c(channel), answer.get("seq").asLong(), key, syncWait) : CompletableFuture.completedFuture(answer));
     }
 
     private Chan c(String channel) { return channels.get(channel); }
 
-    /** A sync send answers once a receiver took it, or 408 after {@code syncWait} seconds (withdrawn). */
-    private CompletableFuture<JsonNode> taken(Chan c, long seq, int syncWait) {
+    /** A sync send answers once a receiver took it, or 408 after {@code syncWait} seconds (withdrawn, its key freed). */
+    private CompletableFuture<JsonNode> taken(Chan c, long seq, String key, int syncWait) {
         CompletableFuture<JsonNode> done = new CompletableFuture<>();
         synchronized (c) {
             if (!c.seqs.contains(seq)) return CompletableFuture.completedFuture(F.objectNode().put("taken", true));
@@ -391,9 +393,10 @@ public final class FakeMantle implements Mantle {
                     c.values.clear();
                     c.values.addAll(vs);
                 }
+                if (key != null) c.keys.remove(key);
             }
             done.completeExceptionally(problem(408, "not taken; withdrawn"));
-        }, syncWait, TimeUnit.SECONDS);
+        }, syncWaitMs > 0 ? syncWaitMs : syncWait * 1000L, TimeUnit.MILLISECONDS);
         return done;
     }
 

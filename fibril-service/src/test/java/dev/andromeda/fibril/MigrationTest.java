@@ -139,6 +139,27 @@ class MigrationTest {
     }
 
     @Test
+    void aFibrilParkedInASyncSendNobodyTakesMovesAndItsMessageIsTakenOnceFromTheNewNode() throws Exception {
+        mantle.syncWaitMs = 300;
+        String ch = mantle.openChannel(F.objectNode().put("mode", "sync")).get().id();
+        Fibril f = spawn(a, "var sys = require('sys'); sys.args[0].send('hello'); sys.self().node",
+                F.objectNode().put("$ch", "/ch/" + ch).put("end", "send"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (f.state() != Fibril.State.PARKED && System.nanoTime() < deadline) Thread.sleep(10);
+        // no receiver: the move happens between two of the send's waits at the service
+        JsonNode moved = await(a.migrate(f.id(), "B"));
+        assertThat(moved.path("node").asString()).isEqualTo("B");
+        var got = mantle.receive(ch, null, 5, 10, 0, 0).get(10, TimeUnit.SECONDS);
+        assertThat(got.values()).extracting(JsonNode::asString).containsExactly("hello");
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().asString()).isEqualTo("B");
+        // sent again from B under the same key: taken once
+        assertThat(mantle.receive(ch, null, 0, 10, 0, 0).join().values()).isEmpty();
+        assertThat(mantle.sendKeys.stream().filter(k -> k.startsWith(f.id())).distinct()).hasSize(1);
+    }
+
+    @Test
     void aSleepingFibrilMovesWithItsStateAndFinishesOnTheOtherNode() throws Exception {
         Fibril f = spawn(a, COUNTER);
         Thread.sleep(150);

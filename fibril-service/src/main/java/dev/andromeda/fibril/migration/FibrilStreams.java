@@ -214,7 +214,8 @@ public final class FibrilStreams {
             "dev.andromeda.fibril.modules.BytesObject", "dev.andromeda.fibril.modules.CountsObject", "dev.andromeda.fibril.modules.HttpModule$ResponseObject",
             "dev.andromeda.fibril.modules.HttpModule$Fetched", "dev.andromeda.fibril.modules.Types$Marker",
             "dev.andromeda.fibril.modules.Types$TypeObject",
-            "dev.andromeda.fibril.modules.ChanModule$RecvAgain", "dev.andromeda.fibril.modules.ChanModule$Inbox", "dev.andromeda.fibril.modules.SysModule$SleepUntil");
+            "dev.andromeda.fibril.modules.ChanModule$RecvAgain", "dev.andromeda.fibril.modules.ChanModule$SendAgain",
+            "dev.andromeda.fibril.modules.ChanModule$Inbox", "dev.andromeda.fibril.modules.SysModule$SleepUntil");
 
     /** Rhino's bridges to Java (reflection, adapters, class loading): never read from a packet. */
     private static final String[] RHINO_DENIED = {

@@ -45,7 +45,8 @@ import tools.jackson.databind.node.ObjectNode;
  */
 final class ChanModule {
 
-    static final int POLL_SECONDS = 30;
+    /** A poll's longest wait: a receiver parked with nothing coming can move only between two. */
+    static final int POLL_SECONDS = 10;
     /** Messages one poll may take into an inbox. */
     static final int BATCH = 5000;
     /** How long taken messages stay leased to the fibril (a move must fit in it). */
@@ -82,8 +83,8 @@ final class ChanModule {
             if (failed != null) throw ScriptRuntime.constructError("Error", failed);
             String key = f.id() + ":" + f.nextSeq();
             if (sender.offer(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, d -> out.track(ep.channel(), d))) return Undefined.instance;
-            BooleanSupplier gone = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
-            throw f.suspend(c, "send", () -> sender.send(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, gone, d -> out.track(ep.channel(), d)), (cx2, scope, v) -> Undefined.instance);
+            SendAgain again = new SendAgain(ep.channel(), ep.cap(), value.toString(), key);
+            throw f.suspend(c, "send", () -> send(f, again, value), SENT, again);
         });
         modules.suspending(cx, endpointProto, "recv", 0, (f, c, thisObj, args) -> {
             Endpoint ep = endpoint(thisObj, "recv");
@@ -139,6 +140,30 @@ final class ChanModule {
     ChannelSender sender() { return sender; }
     /** Sync messages this node handed from one of its fibrils to another in memory. */
     long handedInMemory() { return rendezvous.handedOver(); }
+
+    private static final Suspension.ToJs SENT = (cx, scope, v) -> Undefined.instance;
+
+    /** A send that waits: for a receiver (sync), for durability, or for room in its lane. */
+    private CompletableFuture<Object> send(Fibril f, SendAgain s, JsonNode value) {
+        Outbox out = outboxes.computeIfAbsent(f.id(), id -> new Outbox());
+        BooleanSupplier gone = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
+        return sender.send(f.mantle(), f.caller(), s.channel(), s.cap(), value, s.key(), gone, () -> f.transfer() != null,
+                d -> out.track(s.channel(), d));
+    }
+
+    /**
+     * A sync send, sent again (same key) on the node its fibril moved to: a fibril parked in a
+     * rendezvous that nobody takes can move between two waits at the service (its message was
+     * withdrawn and its key freed; see ChannelSender#SYNC_WAIT).
+     */
+    record SendAgain(String channel, String cap, String value, String key) implements Suspension.Restart {
+        @Override
+        public Suspension start(Nucleus nucleus, Fibril f) {
+            return new Suspension("send", nucleus.modules().chan().send(f, this, JSON.readTree(value)), SENT, true, this);
+        }
+
+        @Override public boolean cutAnyTime() { return false; }
+    }
 
     // --- the outbox ---------------------------------------------------------------------------
 

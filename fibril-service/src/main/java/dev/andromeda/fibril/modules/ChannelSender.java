@@ -4,6 +4,7 @@ import dev.andromeda.common.channel.ChannelTypes;
 import dev.andromeda.common.http.ServiceClient;
 import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.fibril.mantle.Mantle;
+import dev.andromeda.fibril.nucleus.Suspension;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,8 +49,11 @@ import tools.jackson.databind.node.JsonNodeFactory;
  */
 final class ChannelSender {
 
-    /** Seconds a sync send waits at the service for a receiver before it is withdrawn and sent again. */
-    static final int SYNC_WAIT = 30;
+    /**
+     * Seconds a sync send waits at the service for a receiver before it is withdrawn and sent
+     * again; between two such waits a fibril asked to move stops and sends again from its new node.
+     */
+    static final int SYNC_WAIT = 10;
     static final int MAX_BATCH = 5000;
     static final long MAX_BATCH_BYTES = 4L * 1024 * 1024;
     /** POSTs in flight per lane (see the class comment for why one). */
@@ -119,13 +123,14 @@ final class ChannelSender {
      * {@code mantle} acts for {@code who} (the fibril's spawner): sends group-commit only with
      * sends made for the same identity, so a batch never carries one user's message as another's.
      */
-    CompletableFuture<JsonNode> send(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key,
-                                     BooleanSupplier abandoned, java.util.function.Consumer<CompletableFuture<JsonNode>> durable) {
+    CompletableFuture<Object> send(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key,
+                                   BooleanSupplier abandoned, BooleanSupplier moving,
+                                   java.util.function.Consumer<CompletableFuture<JsonNode>> durable) {
         return mode(mantle, channel, cap).thenCompose(m -> {
-            if (m.sync()) return rendezvous(mantle, who, channel, cap, m.type(), value, key, abandoned);
+            if (m.sync()) return rendezvous(mantle, who, channel, cap, m.type(), value, key, abandoned, moving);
             // the first send of a channel learnt its mode just now: it goes on as the next ones will
             if (offer(mantle, who, channel, cap, value, key, durable)) return CompletableFuture.completedFuture(QUEUED);
-            return submit(mantle, who, channel, cap, value, key);
+            return submit(mantle, who, channel, cap, value, key).thenApply(v -> (Object) v);
         });
     }
 
@@ -133,18 +138,27 @@ final class ChannelSender {
     private static final JsonNode QUEUED = JsonNodeFactory.instance.objectNode().put("queued", true);
 
     /** A sync send: handed over in memory when a receiver of this node waits for it, else a rendezvous at the service. */
-    private CompletableFuture<JsonNode> rendezvous(Mantle mantle, Object who, String channel, String cap, JsonNode type, JsonNode value,
-                                                   String key, BooleanSupplier abandoned) {
+    private CompletableFuture<Object> rendezvous(Mantle mantle, Object who, String channel, String cap, JsonNode type, JsonNode value,
+                                                 String key, BooleanSupplier abandoned, BooleanSupplier moving) {
         return rendezvous.handOver(channel, cap, who, type, value).thenCompose(taken -> {
-            if (taken) return CompletableFuture.completedFuture(HANDED);
+            if (taken) return CompletableFuture.completedFuture((Object) HANDED);
             rendezvous.atService(channel);
-            return robust(() -> mantle.send(channel, cap, value, key, SYNC_WAIT), abandoned, true).whenComplete((v, e) -> {
+            CompletableFuture<JsonNode> sent = new CompletableFuture<>();
+            attempt(() -> mantle.send(channel, cap, value, key, SYNC_WAIT), abandoned, true, moving, 0, FIRST_PAUSE_MS, sent);
+            return sent.whenComplete((v, e) -> {
                 rendezvous.backFromService(channel);
                 if (e == null) rendezvous.senderAccepted(channel, cap, who);
                 else if (unwrap(e) instanceof M31Problem p && p.status() == 410) rendezvous.closed(channel);
-            });
+            }).handle((v, e) -> {
+                // withdrawn (its key freed) while its fibril was asked to move: it is sent again from the new node
+                if (e != null && unwrap(e) == MOVING) return CompletableFuture.completedFuture(Suspension.AGAIN);
+                return e == null ? CompletableFuture.completedFuture((Object) v) : CompletableFuture.<Object>failedFuture(unwrap(e));
+            }).thenCompose(x -> x);
         });
     }
+
+    /** How a sync send's retries end when its fibril is asked to move between two waits at the service. */
+    private static final RuntimeException MOVING = new RuntimeException("moving", null, false, false) { };
 
     /** What a send handed over in memory answers (a send's answer is not shown to the script). */
     private static final JsonNode HANDED = JsonNodeFactory.instance.objectNode().put("taken", "in memory");
@@ -294,12 +308,12 @@ final class ChannelSender {
      */
     <T> CompletableFuture<T> robust(Supplier<CompletableFuture<T>> op, BooleanSupplier abandoned, boolean again408) {
         CompletableFuture<T> out = new CompletableFuture<>();
-        attempt(op, abandoned, again408, 0, FIRST_PAUSE_MS, out);
+        attempt(op, abandoned, again408, () -> false, 0, FIRST_PAUSE_MS, out);
         return out;
     }
 
-    private <T> void attempt(Supplier<CompletableFuture<T>> op, BooleanSupplier abandoned, boolean again408, int failures, long pause,
-                             CompletableFuture<T> out) {
+    private <T> void attempt(Supplier<CompletableFuture<T>> op, BooleanSupplier abandoned, boolean again408, BooleanSupplier moving,
+                             int failures, long pause, CompletableFuture<T> out) {
         CompletableFuture<T> f;
         try {
             f = op.get();
@@ -316,12 +330,13 @@ final class ChannelSender {
             if (abandoned.getAsBoolean() || timers.get().isShutdown()) {
                 out.completeExceptionally(t);
             } else if (status == 408 && again408) {
-                attempt(op, abandoned, again408, failures, pause, out);
+                if (moving.getAsBoolean()) out.completeExceptionally(MOVING);
+                else attempt(op, abandoned, again408, moving, failures, pause, out);
             } else if (status == 429) {
                 int s = t instanceof ServiceClient.RemoteProblem rp && rp.retryAfterSeconds() >= 0 ? rp.retryAfterSeconds() : 1;
-                later(() -> attempt(op, abandoned, again408, failures, pause, out), Math.max(50, s * 1000L));
+                later(() -> attempt(op, abandoned, again408, moving, failures, pause, out), Math.max(50, s * 1000L));
             } else if ((status >= 500 || status == 408) && failures < MAX_FAILURES) {
-                later(() -> attempt(op, abandoned, again408, failures + 1, Math.min(pause * 2, MAX_PAUSE_MS), out), pause);
+                later(() -> attempt(op, abandoned, again408, moving, failures + 1, Math.min(pause * 2, MAX_PAUSE_MS), out), pause);
             } else {
                 out.completeExceptionally(t);
             }

@@ -122,8 +122,9 @@ final class Transfers {
         byte[] state;
         ObjectNode header;
         try {
-            // a clone asked by sys.clone() resumes with null; the original gets the clone's id
-            Object travelling = scriptClone ? null : r.value();
+            // a clone asked by sys.clone() resumes with null; the original gets the clone's id; a
+            // wait that stopped to be started again (AGAIN) carries nothing: its restart does
+            Object travelling = scriptClone || r.value() == Suspension.AGAIN ? null : r.value();
             Map<String, Object> locals = new HashMap<>(f.locals());
             ByteArrayOutputStream bos = new ByteArrayOutputStream(16 * 1024);
             Map<Object, FibrilStreams.ProgramRef> programs = new java.util.IdentityHashMap<>();
