@@ -250,15 +250,15 @@ public class ChannelService {
 
     /** Produces the records and waits for every acknowledgement (acks=all): the first and last seq. */
     private long[] produce(ChannelStore.Row ch, List<byte[]> values, String key, String attempt) {
-        byte[] via = "channel-service".getBytes(StandardCharsets.UTF_8);
+        // two headers a record, no more: at ~100 bytes a message, headers cost Kafka as much as the
+        // message itself (the attempt also marks the record as the service's: see Dispatcher)
         byte[] att = attempt.getBytes(StandardCharsets.UTF_8);
         byte[] k = key == null ? null : key.getBytes(StandardCharsets.UTF_8);
-        byte[] ct = "application/json".getBytes(StandardCharsets.UTF_8);
         List<Future<RecordMetadata>> acks = new ArrayList<>(values.size());
         try {
             for (byte[] v : values) {
                 ProducerRecord<String, byte[]> rec = new ProducerRecord<>(ch.topic(), ch.partition(), ch.id(), v);
-                rec.headers().add(Dispatcher.H_VIA, via).add(Dispatcher.H_ATTEMPT, att).add("content-type", ct);
+                rec.headers().add(Dispatcher.H_ATTEMPT, att);
                 if (k != null) rec.headers().add(Dispatcher.H_KEY, k);
                 acks.add(kafka.producer().send(rec));
             }

@@ -59,8 +59,6 @@ public class Dispatcher implements InitializingBean, DisposableBean {
     static final String H_KEY = "m31-key";
     static final String H_ATTEMPT = "m31-attempt";
     static final String H_OLD_SEQ = "m31-seq";
-    /** On every record the service produces: what lacks it was written by someone else. */
-    static final String H_VIA = "m31-via";
 
     private final KafkaPlumbing kafka;
     private final ChannelStore store;
@@ -214,7 +212,7 @@ public class Dispatcher implements InitializingBean, DisposableBean {
                 JsonNode value = parse(r, channel);
                 if (value == null || value.get("value") == null) continue;
                 body = json.writeValueAsBytes(value.get("value"));
-            } else if (header(r, H_VIA) == null) {
+            } else if (attempt == null) {
                 // written by a plain Kafka producer into the channel's topic: checked like a send
                 JsonNode value = parse(r, channel);
                 ChannelStore.Row row = value == null ? null : store.find(channel).orElse(null);

@@ -106,10 +106,20 @@ public class KafkaPlumbing implements DisposableBean {
         } catch (TimeoutException e) {
             throw new IllegalStateException("Kafka did not create topic " + topic + " within 30 s", e);
         }
+        // a topic just created may not be in the metadata the admin client asks yet: it is asked again
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         try {
-            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
-            return d.partitions().size();
+            while (true) {
+                try {
+                    TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+                    return d.partitions().size();
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.RetriableException) || System.nanoTime() > deadline) throw e;
+                    Thread.sleep(50);
+                }
+            }
         } catch (Exception e) {
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             throw new IllegalStateException("cannot describe topic " + topic, e);
         }
     }
