@@ -78,7 +78,7 @@ public class Dispatcher implements InitializingBean, DisposableBean {
     private volatile boolean running;
 
     public Dispatcher(KafkaPlumbing kafka, ChannelStore store, ChannelTypes types, JsonMapper json,
-                      @Value("${m31.channel.queue-max-messages:10000}") int maxMessages,
+                      @Value("${m31.channel.queue-max-messages:100000}") int maxMessages,
                       @Value("${m31.channel.queue-max-bytes:33554432}") long maxBytes) {
         this.kafka = kafka;
         this.store = store;
