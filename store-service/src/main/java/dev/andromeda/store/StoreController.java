@@ -185,8 +185,8 @@ class StoreController implements StoreApi {
             resp.setHeader(CURSOR_HEADER, page.next());
             resp.setHeader("Link", "<" + nextLink(space, page.next()) + ">; rel=\"next\"");
         }
-        resp.setContentLength(page.json().length);
-        resp.getOutputStream().write(page.json());
+        resp.setContentLength(page.size());
+        resp.getOutputStream().write(page.json(), 0, page.size());
     }
 
     /** This request's URI with the cursor of the next page in place of its own. */
