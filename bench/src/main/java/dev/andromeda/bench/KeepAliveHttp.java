@@ -44,21 +44,31 @@ final class KeepAliveHttp implements AutoCloseable {
 
     /** A GET of {@code pathAndQuery} with the given header lines ("Name: value"). */
     Response get(String pathAndQuery, String... headers) throws IOException {
-        StringBuilder req = new StringBuilder(256).append("GET ").append(pathAndQuery).append(" HTTP/1.1\r\nHost: ")
+        return send("GET", pathAndQuery, null, headers);
+    }
+
+    /** A POST of a JSON body, written with its headers in one go. */
+    Response post(String path, byte[] json, String... headers) throws IOException {
+        return send("POST", path, json, headers);
+    }
+
+    private Response send(String method, String pathAndQuery, byte[] body, String... headers) throws IOException {
+        StringBuilder req = new StringBuilder(256).append(method).append(' ').append(pathAndQuery).append(" HTTP/1.1\r\nHost: ")
                 .append(host).append(':').append(port).append("\r\n");
         for (String h : headers) req.append(h).append("\r\n");
-        byte[] bytes = req.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
+        if (body != null) req.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
+        byte[] head = req.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
         boolean fresh = socket == null;
         try {
-            return exchange(bytes);
+            return exchange(head, body);
         } catch (IOException e) {
             close();
             if (fresh) throw e;
-            return exchange(bytes); // the server closed a kept connection between requests: once more on a new one
+            return exchange(head, body); // the server closed a kept connection between requests: once more on a new one
         }
     }
 
-    private Response exchange(byte[] request) throws IOException {
+    private Response exchange(byte[] request, byte[] body) throws IOException {
         if (socket == null) {
             socket = new Socket();
             socket.setTcpNoDelay(true);
@@ -67,6 +77,7 @@ final class KeepAliveHttp implements AutoCloseable {
             out = socket.getOutputStream();
         }
         out.write(request);
+        if (body != null) out.write(body);
         out.flush();
         String status = line();
         if (status == null) throw new EOFException("the server closed the connection");
@@ -76,21 +87,21 @@ final class KeepAliveHttp implements AutoCloseable {
             int colon = l.indexOf(':');
             headers.put(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim());
         }
-        byte[] body;
+        byte[] answer;
         String length = headers.get("content-length");
         if (length != null) {
-            body = in.readNBytes(Integer.parseInt(length));
+            answer = in.readNBytes(Integer.parseInt(length));
         } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
             ByteArrayOutputStream b = new ByteArrayOutputStream();
             for (int n; (n = Integer.parseInt(line().split(";")[0].trim(), 16)) > 0; line()) b.write(in.readNBytes(n));
             while (!line().isEmpty()) { } // trailers
-            body = b.toByteArray();
+            answer = b.toByteArray();
         } else {
-            body = in.readAllBytes();
+            answer = in.readAllBytes();
             headers.put("connection", "close");
         }
         if ("close".equalsIgnoreCase(headers.get("connection"))) close();
-        return new Response(code, headers, body);
+        return new Response(code, headers, answer);
     }
 
     /** One header line (ISO-8859-1, without its CRLF), or null at the end of the stream. */

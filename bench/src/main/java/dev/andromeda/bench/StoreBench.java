@@ -61,6 +61,7 @@ public final class StoreBench {
     }
 
     private String gateway, direct, token;
+    private KeepAliveHttp directInvokes, gatewayInvokes;
     /** Requests straight to store-service carry the identity the gateway would have signed. */
     private dev.andromeda.common.security.InternalIdentity signer;
     private static final dev.andromeda.common.security.Caller ADMIN =
@@ -74,6 +75,8 @@ public final class StoreBench {
              Connection db = DriverManager.getConnection(url, user, password)) {
             gateway = c.gatewayUrl();
             direct = c.url("store");
+            directInvokes = new KeepAliveHttp(direct);
+            gatewayInvokes = new KeepAliveHttp(gateway);
             token = c.token();
             signer = c.internalIdentity();
             out.put("benchmark", "store");
@@ -120,9 +123,9 @@ public final class StoreBench {
         }
         rawCombined(db, "raw_wc_warm", "warm", keys.subList(0, 3));
 
-        // the request bodies are the workload, made before the clock starts (raw's key lists are too)
-        List<String> bodies = new ArrayList<>();
-        for (int b = 0; b < batches; b++) bodies.add(body("b" + b, keys.get(b)));
+        // the request bodies are the workload, made (and encoded) before the clock starts (raw's key lists are too)
+        List<byte[]> bodies = new ArrayList<>();
+        for (int b = 0; b < batches; b++) bodies.add(body("b" + b, keys.get(b)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         double[] apiDirect = new double[rounds], apiGateway = new double[rounds], raw = new double[rounds], ratio = new double[rounds];
         double[] rawLike = new double[rounds];
         for (int r = 0; r < rounds; r++) {
@@ -285,12 +288,21 @@ public final class StoreBench {
     }
 
     private void invoke(String base, String space, String id, String[] keys) throws Exception {
-        invoke(base, space, body(id, keys));
+        invoke(base, space, body(id, keys).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
-    private void invoke(String base, String space, String body) throws Exception {
-        HttpResponse<String> r = send("POST", base + "/fs/" + space + ":invoke", body);
-        if (r.statusCode() != 200) throw new IllegalStateException("invoke: " + r.statusCode() + " " + r.body());
+    /**
+     * A batch over the plain kept-alive client (see {@link KeepAliveHttp}): the 10 MB body written
+     * in one go on the calling thread, as the raw side writes its arrays through JDBC's socket.
+     */
+    private void invoke(String base, String space, byte[] body) throws Exception {
+        KeepAliveHttp http = base.equals(direct) ? directInvokes : gatewayInvokes;
+        String path = "/fs/" + space + ":invoke";
+        KeepAliveHttp.Response r = base.equals(direct)
+                ? http.post(path, body, "Authorization: Bearer " + token,
+                        dev.andromeda.common.security.InternalIdentity.HEADER + ": " + signer.sign(ADMIN, "POST", path))
+                : http.post(path, body, "Authorization: Bearer " + token);
+        if (r.status() != 200) throw new IllegalStateException("invoke: " + r.status() + " " + new String(r.body()));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -547,8 +559,12 @@ public final class StoreBench {
     }
 
     private HttpResponse<String> send(String method, String url, String body) throws Exception {
+        return send(method, url, body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private HttpResponse<String> send(String method, String url, byte[] body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body))
                 .header("Authorization", "Bearer " + token);
         if (url.startsWith(direct)) b.header(dev.andromeda.common.security.InternalIdentity.HEADER, signer.sign(ADMIN, method, URI.create(url).getRawPath()));
         if (body != null) b.header("Content-Type", "application/json");
