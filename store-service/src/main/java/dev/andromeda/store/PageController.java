@@ -15,8 +15,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The JSON array of a query, the common case, apart from {@link StoreController}: that one
  * implements the generated interface, whose {@code @Validated} puts every call of it through
- * bean validation's method interceptor — measured at ~7% of the service's CPU on a query whose
- * parameters carry no constraint at all. This handler checks what it takes itself (filters,
+ * bean validation's method interceptor — 5-7% of the request thread's samples (JFR) on a query
+ * whose parameters carry no constraint at all. This handler checks what it takes itself (filters,
  * sort, limit, cursor in {@link SpaceQuery}). It is more specific than the generated mapping
  * (its params), which still answers {@code Accept: application/cbor}.
  */
