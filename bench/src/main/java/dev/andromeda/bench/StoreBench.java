@@ -28,9 +28,10 @@ import tools.jackson.databind.json.JsonMapper;
  * <ul>
  *   <li>increments/s through the batch invoke API (combined, idempotent) vs raw JDBC doing the
  *       same increments, both as per-row batched upserts and combined into one unnest upsert;</li>
- *   <li>a secondary-attribute range query on 1,000,000 objects: p50/p99 through the API vs the
- *       same SQL over JDBC, and vs a space without the attribute's index;</li>
- *   <li>a single-object GET through the gateway and direct to store-service.</li>
+ *   <li>secondary-attribute range queries of 100, 1,000 and 10,000 of 1,000,000 objects: p50/p99
+ *       through the API vs the same SQL over JDBC, and vs a space without the attribute's index;</li>
+ *   <li>a single-object GET direct to store-service beside the same lookup over JDBC (the HTTP
+ *       hop), and through the gateway.</li>
  * </ul>
  * Prints a table and writes bench/results/store.json. The constellation reads its database from
  * the environment, so the bench starts PostgreSQL, then runs itself again in a child JVM with
@@ -60,6 +61,7 @@ public final class StoreBench {
     }
 
     private String gateway, direct, token;
+    private KeepAliveHttp directInvokes, gatewayInvokes;
     /** Requests straight to store-service carry the identity the gateway would have signed. */
     private dev.andromeda.common.security.InternalIdentity signer;
     private static final dev.andromeda.common.security.Caller ADMIN =
@@ -73,13 +75,15 @@ public final class StoreBench {
              Connection db = DriverManager.getConnection(url, user, password)) {
             gateway = c.gatewayUrl();
             direct = c.url("store");
+            directInvokes = new KeepAliveHttp(direct);
+            gatewayInvokes = new KeepAliveHttp(gateway);
             token = c.token();
             signer = c.internalIdentity();
             out.put("benchmark", "store");
             out.put("when", Instant.now().toString());
             if (parts.contains("increments")) increments(db);
             if (parts.contains("query") || parts.contains("get")) queries(db, objects);
-            if (parts.contains("get")) gets();
+            if (parts.contains("get")) gets(db);
         }
         Path results = Path.of("bench/results");
         Files.createDirectories(results);
@@ -119,9 +123,9 @@ public final class StoreBench {
         }
         rawCombined(db, "raw_wc_warm", "warm", keys.subList(0, 3));
 
-        // the request bodies are the workload, made before the clock starts (raw's key lists are too)
-        List<String> bodies = new ArrayList<>();
-        for (int b = 0; b < batches; b++) bodies.add(body("b" + b, keys.get(b)));
+        // the request bodies are the workload, made (and encoded) before the clock starts (raw's key lists are too)
+        List<byte[]> bodies = new ArrayList<>();
+        for (int b = 0; b < batches; b++) bodies.add(body("b" + b, keys.get(b)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         double[] apiDirect = new double[rounds], apiGateway = new double[rounds], raw = new double[rounds], ratio = new double[rounds];
         double[] rawLike = new double[rounds];
         for (int r = 0; r < rounds; r++) {
@@ -284,12 +288,21 @@ public final class StoreBench {
     }
 
     private void invoke(String base, String space, String id, String[] keys) throws Exception {
-        invoke(base, space, body(id, keys));
+        invoke(base, space, body(id, keys).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
-    private void invoke(String base, String space, String body) throws Exception {
-        HttpResponse<String> r = send("POST", base + "/fs/" + space + ":invoke", body);
-        if (r.statusCode() != 200) throw new IllegalStateException("invoke: " + r.statusCode() + " " + r.body());
+    /**
+     * A batch over the plain kept-alive client (see {@link KeepAliveHttp}): the 10 MB body written
+     * in one go on the calling thread, as the raw side writes its arrays through JDBC's socket.
+     */
+    private void invoke(String base, String space, byte[] body) throws Exception {
+        KeepAliveHttp http = base.equals(direct) ? directInvokes : gatewayInvokes;
+        String path = "/fs/" + space + ":invoke";
+        KeepAliveHttp.Response r = base.equals(direct)
+                ? http.post(path, body, "Authorization: Bearer " + token,
+                        dev.andromeda.common.security.InternalIdentity.HEADER + ": " + signer.sign(ADMIN, "POST", path))
+                : http.post(path, body, "Authorization: Bearer " + token);
+        if (r.status() != 200) throw new IllegalStateException("invoke: " + r.status() + " " + new String(r.body()));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -302,6 +315,7 @@ public final class StoreBench {
         long t0 = System.nanoTime();
         try (Statement st = db.createStatement()) {
             for (String t : List.of("store.sp_bench_q", "store.sp_bench_q_noidx")) {
+                // freq is a permutation of 0..objects-1 (7919 is prime): a range [lo, lo+w) holds exactly w objects
                 st.execute("insert into " + t + " (key, attrs, labels) select 'w' || i, "
                         + "jsonb_build_object('freq', (i::bigint * 7919) % " + objects + ", 'lang', case when i % 3 = 0 then 'en' else 'de' end), "
                         + "jsonb_build_object('path', '/d' || (i % 1000) || '/') from generate_series(1, " + objects + ") i");
@@ -310,99 +324,138 @@ public final class StoreBench {
         }
         System.out.printf("%nloaded 2 x %d objects in %.1f s%n", objects, (System.nanoTime() - t0) / 1e9);
         Random rnd = new Random(7);
-        int n = 400, warm = 50, width = 100;
         String sql = "select key, (attrs || jsonb_build_object('word', key))::text as attrs, labels::text as labels, version, modified "
                 + "from store.%s where ((attrs->>'freq')::numeric) >= ? and ((attrs->>'freq')::numeric) < ? order by key limit ?"; // as the API binds it: the page size + 1
-        double[] api = new double[n], gw = new double[n], raw = new double[n];
-        int noIdxN = 30;
-        double[] noIdx = new double[noIdxN], noIdxRaw = new double[noIdxN];
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("objects", objects);
+        m.put("method", "API direct and raw JDBC alternate (each goes first every other time) after a warm-up of "
+                + WARM_QUERIES + " pairs; the gateway is timed in a loop of its own (its event loop's work after an answer "
+                + "would otherwise land on the next measurement); p50/p99 over the measured queries");
+        System.out.printf("%n%-58s %10s %10s %10s%n", "range query on freq, " + objects + " objects", "p50 ms", "p99 ms", "p50 ratio");
         try (PreparedStatement ps = db.prepareStatement(String.format(sql, "sp_bench_q"));
-             PreparedStatement nps = db.prepareStatement(String.format(sql, "sp_bench_q_noidx"))) {
-            for (int i = -warm; i < n; i++) {
-                long lo = rnd.nextInt(objects - width);
-                String q = "?freq.ge=" + lo + "&freq.lt=" + (lo + width);
-                double a = timeGet(direct + "/fs/bench_q" + q, width);
-                double g = timeGet(gateway + "/fs/bench_q" + q, width);
-                double r = timeRaw(ps, lo, lo + width, width);
-                if (i >= 0) {
-                    api[i] = a;
-                    gw[i] = g;
-                    raw[i] = r;
+             PreparedStatement nps = db.prepareStatement(String.format(sql, "sp_bench_q_noidx"));
+             KeepAliveHttp directHttp = new KeepAliveHttp(direct);
+             KeepAliveHttp gatewayHttp = new KeepAliveHttp(gateway)) {
+            // warm-up: the JIT compiles the request path only after thousands of requests
+            for (int i = 0; i < WARM_QUERIES; i++) rangePair(ps, directHttp, objects, 100, rnd, i);
+            for (int width : new int[] {100, 1_000, 10_000}) {
+                int n = width == 100 ? 2000 : width == 1_000 ? 400 : 60;
+                double[] api = new double[n], raw = new double[n];
+                for (int i = -Math.max(5, n / 20); i < n; i++) {
+                    double[] ar = rangePair(ps, directHttp, objects, width, rnd, i);
+                    if (i >= 0) {
+                        api[i] = ar[0];
+                        raw[i] = ar[1];
+                    }
+                }
+                double rawP50 = pct(raw, 50), apiP50 = pct(api, 50);
+                System.out.printf("%-58s %10.2f %10.2f %10s%n", width + " rows: raw SQL over JDBC, indexed (baseline)", rawP50, pct(raw, 99), "1.00");
+                System.out.printf("%-58s %10.2f %10.2f %10.2f%n", width + " rows: M31 query API, direct (baseline / API)", apiP50, pct(api, 99), rawP50 / apiP50);
+                Map<String, Object> w = width == 100 ? m : new LinkedHashMap<>();
+                w.put("rowsPerQuery", width);
+                w.put("queries", n);
+                w.put("rawIndexedP50Ms", rawP50);
+                w.put("rawIndexedP99Ms", pct(raw, 99));
+                w.put("apiDirectP50Ms", apiP50);
+                w.put("apiDirectP99Ms", pct(api, 99));
+                w.put("ratioRawToApiDirectP50", rawP50 / apiP50);
+                if (width == 100) {
+                    // through the gateway: its own loop, beside its own raw figures
+                    int gn = 400;
+                    double[] gw = new double[gn], graw = new double[gn];
+                    for (int i = -50; i < gn; i++) {
+                        long lo = rnd.nextInt(objects - width);
+                        double g = timeGet(gatewayHttp, false, "/fs/bench_q" + rangeQuery(lo, width), width);
+                        double r = timeRaw(ps, lo, lo + width, 1001, width);
+                        if (i >= 0) {
+                            gw[i] = g;
+                            graw[i] = r;
+                        }
+                    }
+                    System.out.printf("%-58s %10.2f %10.2f %10.2f%n", width + " rows: M31 query API, through the gateway", pct(gw, 50), pct(gw, 99), pct(graw, 50) / pct(gw, 50));
+                    m.put("apiGatewayP50Ms", pct(gw, 50));
+                    m.put("apiGatewayP99Ms", pct(gw, 99));
+                    m.put("rawBesideGatewayP50Ms", pct(graw, 50));
+                } else {
+                    m.put("rows" + width, w);
                 }
             }
+            int noIdxN = 30, width = 100;
+            double[] noIdx = new double[noIdxN], noIdxRaw = new double[noIdxN];
             for (int i = -2; i < noIdxN; i++) {
                 long lo = rnd.nextInt(objects - width);
-                double a = timeGet(direct + "/fs/bench_q_noidx?freq.ge=" + lo + "&freq.lt=" + (lo + width), width);
-                double r = timeRaw(nps, lo, lo + width, width);
+                double a = timeGet(directHttp, true, "/fs/bench_q_noidx" + rangeQuery(lo, width), width);
+                double r = timeRaw(nps, lo, lo + width, 1001, width);
                 if (i >= 0) {
                     noIdx[i] = a;
                     noIdxRaw[i] = r;
                 }
             }
+            System.out.printf("%-58s %10.2f %10.2f %10s%n", "100 rows: raw SQL over JDBC, no index on freq", pct(noIdxRaw, 50), pct(noIdxRaw, 99), "");
+            System.out.printf("%-58s %10.2f %10.2f %10.2f%n", "100 rows: M31 query API, direct, no index on freq", pct(noIdx, 50), pct(noIdx, 99), pct(noIdxRaw, 50) / pct(noIdx, 50));
+            m.put("rawNoIndexP50Ms", pct(noIdxRaw, 50));
+            m.put("apiNoIndexP50Ms", pct(noIdx, 50));
+            m.put("apiNoIndexP99Ms", pct(noIdx, 99));
         }
-        System.out.printf("%n%-58s %10s %10s %10s%n", "range query, " + width + " of " + objects + " objects", "p50 ms", "p99 ms", "p50 ratio");
-        double rawP50 = pct(raw, 50);
-        System.out.printf("%-58s %10.2f %10.2f %10s%n", "raw SQL over JDBC, indexed (baseline)", rawP50, pct(raw, 99), "1.00");
-        System.out.printf("%-58s %10.2f %10.2f %10.2f%n", "M31 query API, direct (baseline / API)", pct(api, 50), pct(api, 99), rawP50 / pct(api, 50));
-        System.out.printf("%-58s %10.2f %10.2f %10.2f%n", "M31 query API, through the gateway", pct(gw, 50), pct(gw, 99), rawP50 / pct(gw, 50));
-        System.out.printf("%-58s %10.2f %10.2f %10.2f%n", "raw SQL over JDBC, no index on freq", pct(noIdxRaw, 50), pct(noIdxRaw, 99), rawP50 / pct(noIdxRaw, 50));
-        System.out.printf("%-58s %10.2f %10.2f %10.2f%n", "M31 query API, direct, no index on freq", pct(noIdx, 50), pct(noIdx, 99), rawP50 / pct(noIdx, 50));
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("objects", objects);
-        m.put("rowsPerQuery", width);
-        m.put("rawIndexedP50Ms", rawP50);
-        m.put("rawIndexedP99Ms", pct(raw, 99));
-        m.put("apiDirectP50Ms", pct(api, 50));
-        m.put("apiDirectP99Ms", pct(api, 99));
-        m.put("apiGatewayP50Ms", pct(gw, 50));
-        m.put("apiGatewayP99Ms", pct(gw, 99));
-        m.put("rawNoIndexP50Ms", pct(noIdxRaw, 50));
-        m.put("apiNoIndexP50Ms", pct(noIdx, 50));
-        m.put("apiNoIndexP99Ms", pct(noIdx, 99));
-        m.put("ratioRawToApiDirectP50", rawP50 / pct(api, 50));
         out.put("query", m);
     }
 
-    private double timeGet(String url, int expect) throws Exception {
+    static final int WARM_QUERIES = 3000;
+
+    /** The query string of a range of {@code width} objects (above the default page of 1,000 the limit says so). */
+    private static String rangeQuery(long lo, int width) {
+        return "?freq.ge=" + lo + "&freq.lt=" + (lo + width) + (width > 1000 ? "&limit=" + width : "");
+    }
+
+    /** One range through the API direct and the same SQL over JDBC, in alternating order: {api ms, raw ms}. */
+    private double[] rangePair(PreparedStatement ps, KeepAliveHttp http, int objects, int width, Random rnd, int i) throws Exception {
+        long lo = rnd.nextInt(objects - width);
+        int bind = Math.max(width, 1000) + 1; // the API's page (default 1,000, or the limit asked) + 1
+        double a, r;
+        if ((i & 1) == 0) {
+            a = timeGet(http, true, "/fs/bench_q" + rangeQuery(lo, width), width);
+            r = timeRaw(ps, lo, lo + width, bind, width);
+        } else {
+            r = timeRaw(ps, lo, lo + width, bind, width);
+            a = timeGet(http, true, "/fs/bench_q" + rangeQuery(lo, width), width);
+        }
+        return new double[] {a, r};
+    }
+
+    /** A GET's milliseconds; the answer is checked (a JSON array of {@code expect} objects) after the clock stops. */
+    private double timeGet(KeepAliveHttp http, boolean direct, String pathAndQuery, int expect) throws Exception {
         long t0 = System.nanoTime();
-        Got r = get(url);
+        KeepAliveHttp.Response r = get(http, direct, pathAndQuery);
         double ms = (System.nanoTime() - t0) / 1e6;
-        if (r.status() != 200) throw new IllegalStateException(url + ": " + r.status() + " " + new String(r.body()));
+        if (r.status() != 200) throw new IllegalStateException(pathAndQuery + ": " + r.status() + " " + new String(r.body()));
         int got = JSON.readTree(r.body()).size();
-        if (got != expect) throw new IllegalStateException(url + ": " + got + " objects, expected " + expect);
+        if (got != expect) throw new IllegalStateException(pathAndQuery + ": " + got + " objects, expected " + expect);
         return ms;
     }
 
-    record Got(int status, byte[] body) {}
-
     /**
-     * A GET on the calling thread over a kept-alive connection (HttpURLConnection), as JDBC runs
-     * its query on the calling thread: the latencies compare the services, not a client's thread
-     * hand-offs (java.net.http passes every exchange through its selector thread, which on a busy
-     * 2-core machine costs more than the store's whole answer).
+     * A GET on the calling thread over a kept-alive connection (see {@link KeepAliveHttp}), as JDBC
+     * runs its query on the calling thread. Straight to store-service it carries the identity the
+     * gateway would have signed, made per request (a header is good for one request): that cost
+     * is on the API's side of the comparison.
      */
-    private Got get(String url) throws Exception {
-        java.net.HttpURLConnection c = (java.net.HttpURLConnection) URI.create(url).toURL().openConnection();
-        c.setRequestProperty("Authorization", "Bearer " + token);
-        if (url.startsWith(direct)) {
-            c.setRequestProperty(dev.andromeda.common.security.InternalIdentity.HEADER, signer.sign(ADMIN, "GET", URI.create(url).getRawPath()));
-        }
-        int status = c.getResponseCode();
-        try (var in = status < 400 ? c.getInputStream() : c.getErrorStream()) {
-            return new Got(status, in == null ? new byte[0] : in.readAllBytes()); // read whole: the connection is kept
-        }
+    private KeepAliveHttp.Response get(KeepAliveHttp http, boolean direct, String pathAndQuery) throws Exception {
+        if (!direct) return http.get(pathAndQuery, "Authorization: Bearer " + token);
+        String path = pathAndQuery.indexOf('?') < 0 ? pathAndQuery : pathAndQuery.substring(0, pathAndQuery.indexOf('?'));
+        return http.get(pathAndQuery, "Authorization: Bearer " + token,
+                dev.andromeda.common.security.InternalIdentity.HEADER + ": " + signer.sign(ADMIN, "GET", path));
     }
 
     /**
-     * The same SQL the API runs, every column read as the API reads it (key, attrs and labels as
-     * text, version, modified): the API copies the JSON text into its answer and parses nothing,
-     * so the baseline parses nothing either.
+     * The same SQL the API runs, every column read as a JDBC program reads it (key, attrs and labels
+     * as strings, version, modified): the API copies the JSON text into its answer and parses
+     * nothing, so the baseline parses nothing either.
      */
-    private static double timeRaw(PreparedStatement ps, long lo, long hi, int expect) throws Exception {
+    private static double timeRaw(PreparedStatement ps, long lo, long hi, int limit, int expect) throws Exception {
         long t0 = System.nanoTime();
         ps.setBigDecimal(1, java.math.BigDecimal.valueOf(lo));
         ps.setBigDecimal(2, java.math.BigDecimal.valueOf(hi));
-        ps.setInt(3, 1001);
+        ps.setInt(3, limit);
         int n = 0;
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -422,33 +475,80 @@ public final class StoreBench {
     // ---------------------------------------------------------------------------------------------
     // single GET
 
-    private void gets() throws Exception {
-        int n = 2000;
+    /**
+     * One object by key: the API direct beside the same lookup over JDBC (the API's own SQL), in
+     * alternating order — the difference is the HTTP hop and the service's work around the query —
+     * and through the gateway in a loop of its own.
+     */
+    private void gets(Connection db) throws Exception {
+        int n = 4000;
         Random rnd = new Random(3);
-        double[] gw = new double[n], dir = new double[n];
-        for (int i = -200; i < n; i++) {
-            String key = "w" + (1 + rnd.nextInt(1000));
-            long t0 = System.nanoTime();
-            Got a = get(gateway + "/fs/bench_q/" + key);
-            double g = (System.nanoTime() - t0) / 1e6;
-            t0 = System.nanoTime();
-            Got b = get(direct + "/fs/bench_q/" + key);
-            double d = (System.nanoTime() - t0) / 1e6;
-            if (a.status() != 200 || b.status() != 200) throw new IllegalStateException("GET " + key + ": " + a.status() + "/" + b.status());
-            if (i >= 0) {
-                gw[i] = g;
-                dir[i] = d;
+        double[] gw = new double[n / 2], dir = new double[n], raw = new double[n];
+        try (PreparedStatement ps = db.prepareStatement("select key, (attrs || jsonb_build_object('word', key))::text as attrs, "
+                + "labels::text as labels, version, modified from store.sp_bench_q where key = ?");
+             KeepAliveHttp directHttp = new KeepAliveHttp(direct);
+             KeepAliveHttp gatewayHttp = new KeepAliveHttp(gateway)) {
+            for (int i = -1000; i < n; i++) {
+                String key = "w" + (1 + rnd.nextInt(1000));
+                double d, r;
+                if ((i & 1) == 0) {
+                    d = timeGetOne(directHttp, true, key);
+                    r = timeRawOne(ps, key);
+                } else {
+                    r = timeRawOne(ps, key);
+                    d = timeGetOne(directHttp, true, key);
+                }
+                if (i >= 0) {
+                    dir[i] = d;
+                    raw[i] = r;
+                }
+            }
+            for (int i = -200; i < n / 2; i++) {
+                double g = timeGetOne(gatewayHttp, false, "w" + (1 + rnd.nextInt(1000)));
+                if (i >= 0) gw[i] = g;
             }
         }
         System.out.printf("%n%-58s %10s %10s%n", "single object GET (" + n + ")", "p50 ms", "p99 ms");
+        System.out.printf("%-58s %10.2f %10.2f%n", "raw SQL over JDBC, the same lookup by key", pct(raw, 50), pct(raw, 99));
         System.out.printf("%-58s %10.2f %10.2f%n", "direct to store-service (baseline)", pct(dir, 50), pct(dir, 99));
         System.out.printf("%-58s %10.2f %10.2f%n", "through the gateway", pct(gw, 50), pct(gw, 99));
+        System.out.printf("%-58s %10.2f%n", "the HTTP hop and the service around the query (p50 diff)", pct(dir, 50) - pct(raw, 50));
         Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rawP50Ms", pct(raw, 50));
+        m.put("rawP99Ms", pct(raw, 99));
         m.put("directP50Ms", pct(dir, 50));
         m.put("directP99Ms", pct(dir, 99));
         m.put("gatewayP50Ms", pct(gw, 50));
         m.put("gatewayP99Ms", pct(gw, 99));
+        m.put("directMinusRawP50Ms", pct(dir, 50) - pct(raw, 50));
         out.put("get", m);
+    }
+
+    private double timeGetOne(KeepAliveHttp http, boolean direct, String key) throws Exception {
+        long t0 = System.nanoTime();
+        KeepAliveHttp.Response r = get(http, direct, "/fs/bench_q/" + key);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        if (r.status() != 200) throw new IllegalStateException("GET " + key + ": " + r.status());
+        return ms;
+    }
+
+    private static double timeRawOne(PreparedStatement ps, String key) throws Exception {
+        long t0 = System.nanoTime();
+        ps.setString(1, key);
+        int n = 0;
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                rs.getString(1);
+                rs.getString(2);
+                rs.getString(3);
+                rs.getLong(4);
+                rs.getObject(5, java.time.OffsetDateTime.class);
+                n++;
+            }
+        }
+        double ms = (System.nanoTime() - t0) / 1e6;
+        if (n != 1) throw new IllegalStateException("raw: no object " + key);
+        return ms;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -459,8 +559,12 @@ public final class StoreBench {
     }
 
     private HttpResponse<String> send(String method, String url, String body) throws Exception {
+        return send(method, url, body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private HttpResponse<String> send(String method, String url, byte[] body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body))
                 .header("Authorization", "Bearer " + token);
         if (url.startsWith(direct)) b.header(dev.andromeda.common.security.InternalIdentity.HEADER, signer.sign(ADMIN, method, URI.create(url).getRawPath()));
         if (body != null) b.header("Content-Type", "application/json");

@@ -5,7 +5,6 @@ import dev.andromeda.api.model.ObjectWrite;
 import dev.andromeda.api.model.StoredObject;
 import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.common.security.Access;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -268,63 +267,37 @@ class ObjectStore {
     }
 
     /**
-     * A page as the bytes of its JSON array, and the next page's cursor. The rows' attrs and
-     * labels are PostgreSQL's own JSON text, copied into the answer as they come: no tree per row,
-     * no second serialization (what made a page of 100 objects cost 5x its SQL).
+     * A page as the bytes of its JSON array ({@code json[0, size)}), and the next page's cursor.
+     * The rows' attrs and labels are PostgreSQL's own JSON text, copied into the answer as they
+     * come (see {@link RowJson}): no tree per row, no second serialization, no decoding.
      */
-    record RawPage(byte[] json, String next) {}
+    record RawPage(byte[] json, int size, String next) {}
 
     RawPage queryJson(SpaceType t, SpaceQuery q, Cursors cursors) {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(8192);
+        RowJson buf = new RowJson(16 * 1024);
         int limit = q.limit();
-        String[] last = new String[3]; // key, attrs, labels of the page's last row, for the cursor
+        byte[][] last = new byte[2][]; // key and attrs of the page's last row, for the cursor
         int[] n = {0};
         buf.write('[');
         rows.query(q.sql(), rs -> {
             int i = n[0]++;
             if (limit > 0 && i >= limit) return; // the one row past the page: there is a next page
             if (i > 0) buf.write(',');
-            String key = rs.getString(1), attrs = rs.getString(2), labels = rs.getString(3);
-            try {
-                writeRow(buf, key, attrs, labels, rs.getLong(4), rs.getObject(5, OffsetDateTime.class));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e); // not from memory
-            }
+            // text columns as sent (UTF-8): getBytes does not decode them
+            byte[] key = rs.getBytes(1), attrs = rs.getBytes(2);
+            buf.row(key, attrs, rs.getBytes(3), rs.getLong(4), rs.getObject(5, OffsetDateTime.class), json);
             last[0] = key;
             last[1] = attrs;
-            last[2] = labels;
         }, q.args().toArray());
         buf.write(']');
         String next = null;
         if (limit > 0 && n[0] > limit) {
             StoredObject o = new StoredObject();
-            o.setKey(last[0]);
+            o.setKey(new String(last[0], StandardCharsets.UTF_8));
             if (!t.isKey(q.sortAttr())) o.setAttrs(json.readValue(last[1], OBJECT_MAP)); // one row parsed, for its sort value
-            next = cursors.make(q.filters(), SpaceQuery.sortValue(t, q.sortAttr(), o), last[0]);
+            next = cursors.make(q.filters(), SpaceQuery.sortValue(t, q.sortAttr(), o), o.getKey());
         }
-        return new RawPage(buf.toByteArray(), next);
-    }
-
-    private static final byte[] KEY = "{\"key\":".getBytes(StandardCharsets.UTF_8);
-    private static final byte[] ATTRS = ",\"attrs\":".getBytes(StandardCharsets.UTF_8);
-    private static final byte[] LABELS = ",\"labels\":".getBytes(StandardCharsets.UTF_8);
-    private static final byte[] VERSION = ",\"version\":".getBytes(StandardCharsets.UTF_8);
-    private static final byte[] MODIFIED = ",\"modified\":".getBytes(StandardCharsets.UTF_8);
-
-    /** One object as the API shows it (a StoredObject's JSON), from the row's text columns. */
-    private void writeRow(OutputStream out, String key, String attrs, String labels, long version, OffsetDateTime modified)
-            throws IOException {
-        out.write(KEY);
-        out.write(json.writeValueAsBytes(key));
-        out.write(ATTRS);
-        out.write(attrs.getBytes(StandardCharsets.UTF_8)); // PostgreSQL's own JSON text
-        out.write(LABELS);
-        out.write(labels.getBytes(StandardCharsets.UTF_8));
-        out.write(VERSION);
-        out.write(Long.toString(version).getBytes(StandardCharsets.US_ASCII));
-        out.write(MODIFIED);
-        out.write(json.writeValueAsBytes(modified));
-        out.write('}');
+        return new RawPage(buf.array(), buf.size(), next);
     }
 
     /**
@@ -338,6 +311,7 @@ class ObjectStore {
     long stream(SpaceType t, SpaceQuery q, Cursors cursors, boolean csv, OutputStream out, java.util.function.Consumer<String> start) {
         List<String> names = new ArrayList<>(t.attrs().keySet());
         long[] count = {0};
+        RowJson line = new RowJson(4096);
         snapshot.executeWithoutResult(status -> {
             start.accept(q.limit() > 0 ? pageEnd(t, q, cursors) : null);
             try {
@@ -354,8 +328,10 @@ class ObjectStore {
                 try {
                     if (csv) csvRow(rs, names, out);
                     else {
-                        writeRow(out, rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getObject(5, OffsetDateTime.class));
-                        out.write('\n');
+                        line.reset();
+                        line.row(rs.getBytes(1), rs.getBytes(2), rs.getBytes(3), rs.getLong(4), rs.getObject(5, OffsetDateTime.class), json);
+                        line.write('\n');
+                        out.write(line.array(), 0, line.size());
                     }
                     count[0]++;
                 } catch (IOException e) {

@@ -83,8 +83,12 @@ class StoreController implements StoreApi {
 
     /** The space, if the caller may read it (401 for the anonymous caller, else 403). */
     private SpaceType readable(String space) {
+        return readable(spaces, request, space);
+    }
+
+    static SpaceType readable(SpaceCatalog spaces, HttpServletRequest request, String space) {
         SpaceType t = spaces.require(space);
-        t.access().requireRead(caller(), what(space));
+        t.access().requireRead(Callers.of(request), what(space));
         return t;
     }
 
@@ -165,32 +169,12 @@ class StoreController implements StoreApi {
         return ok.body(page.objects());
     }
 
-    /**
-     * The JSON array of a query, the common case: the page is written from the rows' JSON text
-     * (see {@link ObjectStore#queryJson}). More specific than the generated mapping (its params),
-     * which still answers {@code Accept: application/cbor}.
-     */
-    @GetMapping(path = StoreApi.PATH_QUERY_SPACE, params = {"watch!=true", "!meta", "fmt!=NDJSON", "fmt!=CSV"},
-            produces = "application/json")
-    public void queryJson(@PathVariable("space") String space, @RequestParam(value = "fmt", required = false) String fmt,
-                          @RequestParam(value = "sort", required = false) String sort, HttpServletResponse resp) throws IOException {
-        if (fmt != null && !fmt.equals("JSON")) throw M31Problem.badRequest("fmt", "fmt is JSON, NDJSON or CSV");
-        SpaceType t = readable(space);
-        SpaceQuery q = SpaceQuery.build(t, request.getParameterMap(), sort, request.getParameter("limit"), request.getParameter("cursor"),
-                cursors, json, false);
-        ObjectStore.RawPage page = objects.queryJson(t, q, cursors);
-        resp.setStatus(HttpStatus.OK.value());
-        resp.setContentType("application/json");
-        if (page.next() != null) {
-            resp.setHeader(CURSOR_HEADER, page.next());
-            resp.setHeader("Link", "<" + nextLink(space, page.next()) + ">; rel=\"next\"");
-        }
-        resp.setContentLength(page.json().length);
-        resp.getOutputStream().write(page.json());
+    private String nextLink(String space, String next) {
+        return nextLink(request, space, next);
     }
 
     /** This request's URI with the cursor of the next page in place of its own. */
-    private String nextLink(String space, String next) {
+    static String nextLink(HttpServletRequest request, String space, String next) {
         StringBuilder sb = new StringBuilder("/fs/").append(space);
         char sep = '?';
         for (Map.Entry<String, String[]> e : request.getParameterMap().entrySet()) {
