@@ -20,6 +20,8 @@ public final class M31Service {
         Map<String, Object> props = new LinkedHashMap<>();
         props.put("spring.config.name", name);
         props.put("spring.application.name", name);
+        // an application event per request that no service listens to (about 1% of a small GET's CPU)
+        props.put("spring.mvc.publish-request-handled-events", "false");
         props.putAll(properties);
         return new SpringApplicationBuilder(app).web(type).properties(props);
     }
