@@ -139,6 +139,20 @@ public final class HttpMantle implements Mantle {
     }
 
     @Override
+    public CompletableFuture<JsonNode> sendLines(String ch, String cap, List<String> lines, String idempotencyKey) {
+        int size = 0;
+        for (String l : lines) size += l.length() + 1;
+        StringBuilder body = new StringBuilder(size);
+        for (String l : lines) body.append(l).append('\n');
+        Map<String, String> headers = new HashMap<>(capHeader(cap));
+        if (idempotencyKey != null) headers.put("Idempotency-Key", idempotencyKey);
+        return client.sendAsync("POST", channel() + "/ch/" + seg(ch) + "/messages",
+                        new ServiceClient.Raw(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/x-ndjson"),
+                        JsonNode.class, TIMEOUT, headers)
+                .thenApply(n -> n == null ? F.objectNode() : n);
+    }
+
+    @Override
     public CompletableFuture<Received> receive(String ch, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo) {
         String url = channel() + "/ch/" + seg(ch) + "/messages?wait=" + waitSeconds + "&max=" + max
                 + (leaseSeconds > 0 ? "&ack=manual&lease=" + leaseSeconds + (ackUpTo > 0 ? "&upTo=" + ackUpTo : "") : "");

@@ -73,6 +73,15 @@ public interface Mantle {
     CompletableFuture<JsonNode> sendBatch(String channel, String cap, List<JsonNode> values, String idempotencyKey);
 
     /**
+     * As {@link #sendBatch}, the values given as the JSON text they were already written to (a
+     * node's group commit writes each message once, not again for the request).
+     */
+    default CompletableFuture<JsonNode> sendLines(String channel, String cap, List<String> lines, String idempotencyKey) {
+        tools.jackson.databind.json.JsonMapper json = tools.jackson.databind.json.JsonMapper.builder().build();
+        return sendBatch(channel, cap, lines.stream().map(json::readTree).toList(), idempotencyKey);
+    }
+
+    /**
      * Long-polls for up to {@code waitSeconds}; an empty, open result means "nothing yet".
      * {@code leaseSeconds} 0: acknowledged as answered; else leased until {@link #ack}, and
      * {@code ackUpTo} > 0 acknowledges up to that seq first, in the same request.

@@ -77,13 +77,13 @@ final class ChanModule {
         modules.suspending(cx, endpointProto, "send", 1, (f, c, thisObj, args) -> {
             Endpoint ep = endpoint(thisObj, "send");
             if (!ep.sends()) throw ScriptRuntime.typeError("this endpoint receives from /ch/" + ep.channel() + "; it cannot send");
-            JsonNode value = modules.outgoing(Args.at(args, 0), "the message");
+            Modules.Outgoing value = modules.message(Args.at(args, 0), "the message");
             Outbox out = outboxes.computeIfAbsent(f.id(), id -> new Outbox());
             String failed = out.takeFailure();
             if (failed != null) throw ScriptRuntime.constructError("Error", failed);
             String key = f.id() + ":" + f.nextSeq();
             if (sender.offer(f.mantle(), f.caller(), ep.channel(), ep.cap(), value, key, d -> out.track(ep.channel(), d))) return Undefined.instance;
-            SendAgain again = new SendAgain(ep.channel(), ep.cap(), value.toString(), key);
+            SendAgain again = new SendAgain(ep.channel(), ep.cap(), value.text(), key);
             throw f.suspend(c, "send", () -> send(f, again, value), SENT, again);
         });
         modules.suspending(cx, endpointProto, "recv", 0, (f, c, thisObj, args) -> {
@@ -144,7 +144,7 @@ final class ChanModule {
     private static final Suspension.ToJs SENT = (cx, scope, v) -> Undefined.instance;
 
     /** A send that waits: for a receiver (sync), for durability, or for room in its lane. */
-    private CompletableFuture<Object> send(Fibril f, SendAgain s, JsonNode value) {
+    private CompletableFuture<Object> send(Fibril f, SendAgain s, Modules.Outgoing value) {
         Outbox out = outboxes.computeIfAbsent(f.id(), id -> new Outbox());
         BooleanSupplier gone = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
         return sender.send(f.mantle(), f.caller(), s.channel(), s.cap(), value, s.key(), gone, () -> f.transfer() != null,
@@ -159,7 +159,7 @@ final class ChanModule {
     record SendAgain(String channel, String cap, String value, String key) implements Suspension.Restart {
         @Override
         public Suspension start(Nucleus nucleus, Fibril f) {
-            return new Suspension("send", nucleus.modules().chan().send(f, this, JSON.readTree(value)), SENT, true, this);
+            return new Suspension("send", nucleus.modules().chan().send(f, this, new Modules.Outgoing(JSON.readTree(value), value)), SENT, true, this);
         }
 
         @Override public boolean cutAnyTime() { return false; }

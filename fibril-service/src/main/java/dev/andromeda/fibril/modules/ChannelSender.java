@@ -98,12 +98,12 @@ final class ChannelSender {
      * capacity and its lane has room: true, and {@code durable} gets the future of the message's
      * durability. False: the fibril sends with {@link #send} and waits.
      */
-    boolean offer(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key,
+    boolean offer(Mantle mantle, Object who, String channel, String cap, Modules.Outgoing value, String key,
                   java.util.function.Consumer<CompletableFuture<JsonNode>> durable) {
         CompletableFuture<Mode> known = modes.get(channel);
         if (known == null || !known.isDone() || known.isCompletedExceptionally() || !known.join().buffered()) return false;
         // one of the wrong type waits for the service's 422, so that the send that made it throws it
-        if (!fits(known.join().type(), value)) return false;
+        if (!fits(known.join().type(), value.json())) return false;
         String k = laneKey(channel, cap, who);
         while (true) {
             Lane lane = lanes.computeIfAbsent(k, x -> new Lane(k, mantle, channel, cap));
@@ -123,7 +123,7 @@ final class ChannelSender {
      * {@code mantle} acts for {@code who} (the fibril's spawner): sends group-commit only with
      * sends made for the same identity, so a batch never carries one user's message as another's.
      */
-    CompletableFuture<Object> send(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key,
+    CompletableFuture<Object> send(Mantle mantle, Object who, String channel, String cap, Modules.Outgoing value, String key,
                                    BooleanSupplier abandoned, BooleanSupplier moving,
                                    java.util.function.Consumer<CompletableFuture<JsonNode>> durable) {
         return mode(mantle, channel, cap).thenCompose(m -> {
@@ -138,9 +138,10 @@ final class ChannelSender {
     private static final JsonNode QUEUED = JsonNodeFactory.instance.objectNode().put("queued", true);
 
     /** A sync send: handed over in memory when a receiver of this node waits for it, else a rendezvous at the service. */
-    private CompletableFuture<Object> rendezvous(Mantle mantle, Object who, String channel, String cap, JsonNode type, JsonNode value,
+    private CompletableFuture<Object> rendezvous(Mantle mantle, Object who, String channel, String cap, JsonNode type, Modules.Outgoing out,
                                                  String key, BooleanSupplier abandoned, BooleanSupplier moving) {
-        return rendezvous.handOver(channel, cap, who, type, value).thenCompose(taken -> {
+        JsonNode value = out.json();
+        return rendezvous.handOver(channel, cap, who, type, value, out.text()).thenCompose(taken -> {
             if (taken) return CompletableFuture.completedFuture((Object) HANDED);
             rendezvous.atService(channel);
             CompletableFuture<JsonNode> sent = new CompletableFuture<>();
@@ -163,7 +164,7 @@ final class ChannelSender {
     /** What a send handed over in memory answers (a send's answer is not shown to the script). */
     private static final JsonNode HANDED = JsonNodeFactory.instance.objectNode().put("taken", "in memory");
 
-    private CompletableFuture<JsonNode> submit(Mantle mantle, Object who, String channel, String cap, JsonNode value, String key) {
+    private CompletableFuture<JsonNode> submit(Mantle mantle, Object who, String channel, String cap, Modules.Outgoing value, String key) {
         String k = laneKey(channel, cap, who);
         while (true) {
             CompletableFuture<JsonNode> done = lanes.computeIfAbsent(k, x -> new Lane(k, mantle, channel, cap)).submit(value, key, false);
@@ -201,7 +202,10 @@ final class ChannelSender {
 
     // --- group commit ---------------------------------------------------------------------
 
-    private record Pending(JsonNode value, String key, int bytes, CompletableFuture<JsonNode> done) {}
+    private record Pending(Modules.Outgoing message, String key, CompletableFuture<JsonNode> done) {
+        JsonNode value() { return message.json(); }
+        int bytes() { return message.text().length(); }
+    }
 
     /** The sends of this node to one channel (through one cap, for one identity): at most {@link #IN_FLIGHT} POSTs in flight. */
     private final class Lane {
@@ -225,8 +229,8 @@ final class ChannelSender {
         }
 
         /** Null when this lane retired meanwhile; {@link #FULL} when {@code ifRoom} and it holds its most. */
-        CompletableFuture<JsonNode> submit(JsonNode value, String key, boolean ifRoom) {
-            Pending p = new Pending(value, key, value.toString().length(), new CompletableFuture<>());
+        CompletableFuture<JsonNode> submit(Modules.Outgoing value, String key, boolean ifRoom) {
+            Pending p = new Pending(value, key, new CompletableFuture<>());
             boolean go;
             synchronized (this) {
                 if (retired) return null;
@@ -263,10 +267,10 @@ final class ChannelSender {
             if (batch.size() == 1) {
                 posted = one(batch.get(0));
             } else {
-                List<JsonNode> values = new ArrayList<>(batch.size());
-                for (Pending p : batch) values.add(p.value());
+                List<String> lines = new ArrayList<>(batch.size());
+                for (Pending p : batch) lines.add(p.message().text());
                 String batchKey = node + ":b:" + UUID.randomUUID();
-                posted = robust(() -> mantle.sendBatch(channel, cap, values, batchKey), () -> false, false).handle((answer, err) -> {
+                posted = robust(() -> mantle.sendLines(channel, cap, lines, batchKey), () -> false, false).handle((answer, err) -> {
                     if (err == null) {
                         for (Pending p : batch) p.done().complete(answer);
                         return CompletableFuture.completedFuture(null);

@@ -141,12 +141,12 @@ final class LocalRendezvous {
      * within the window. Completes with true when one took it (the send is complete), false when
      * the send must go through the service.
      */
-    CompletableFuture<Boolean> handOver(String channel, String cap, Object who, JsonNode type, JsonNode value) {
+    CompletableFuture<Boolean> handOver(String channel, String cap, Object who, JsonNode type, JsonNode value, String text) {
         if (windowNanos <= 0) return NO;
         Spot spot = spot(channel);
         long now = System.nanoTime();
         spot.lastLocalSend = now;
-        if (spot.closed || !proven("s|", channel, cap, who) || !fitsHere(type, value)) return NO;
+        if (spot.closed || !proven("s|", channel, cap, who) || !fitsHere(type, value, text)) return NO;
         // offered only while a receiver of this node is busy between two receives, not polling the service
         boolean mayOffer = now - spot.lastLocalReceive < HOT.toNanos() && spot.polling.get() == 0;
         List<Waiter> gone = new ArrayList<>();
@@ -182,9 +182,8 @@ final class LocalRendezvous {
         return offer.taken();
     }
 
-    private boolean fitsHere(JsonNode type, JsonNode value) {
+    private boolean fitsHere(JsonNode type, JsonNode value, String text) {
         if (type == null) return false;
-        String text = value.toString();
         if (text.length() > MAX_BYTES || text.contains("\"$ch\"")) return false;
         try {
             types.check(type, value);

@@ -131,6 +131,13 @@ public final class Modules {
 
     /** JS to JSON for something leaving the fibril (a message, args), within the size limit. */
     JsonNode outgoing(Object value, String what) {
+        return message(value, what).json();
+    }
+
+    /** Something leaving the fibril, as JSON and as the text it was measured by (written once). */
+    record Outgoing(JsonNode json, String text) {}
+
+    Outgoing message(Object value, String what) {
         JsonNode json;
         try {
             json = JsJson.toJson(value);
@@ -138,10 +145,11 @@ public final class Modules {
             throw ScriptRuntime.typeError(what + " cannot be sent: " + e.getMessage());
         }
         int limit = nucleus.settings().getMaxMessageBytes();
-        if (json.toString().length() > limit) {
+        String text = json.toString();
+        if (text.length() > limit) {
             throw ScriptRuntime.constructError("RangeError", what + " is larger than the limit of " + limit + " bytes");
         }
-        return json;
+        return new Outgoing(json, text);
     }
 
     /** At a fibril's end, before its parent hears of it: what it received is acknowledged (see ChanModule). */
