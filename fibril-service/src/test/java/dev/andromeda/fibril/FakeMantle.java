@@ -46,6 +46,8 @@ public final class FakeMantle implements Mantle {
         final ArrayDeque<JsonNode> values = new ArrayDeque<>();
         final ArrayDeque<Long> seqs = new ArrayDeque<>();
         final ArrayDeque<CompletableFuture<Received>> waiters = new ArrayDeque<>();
+        /** The max each waiting receive asked for: it gets no more than that, as at the real service. */
+        final Map<CompletableFuture<Received>, Integer> waiterMax = new HashMap<>();
         final Set<String> keys = ConcurrentHashMap.newKeySet();
         /** Sync sends waiting for a receiver to take their seq, as at the real service. */
         final Map<Long, CompletableFuture<JsonNode>> untaken = new HashMap<>();
@@ -446,7 +448,8 @@ public final class FakeMantle implements Mantle {
             }
             if (!c.waiters.isEmpty()) {
                 CompletableFuture<Received> w = c.waiters.poll();
-                Received r = c.take(Integer.MAX_VALUE);
+                Integer max = c.waiterMax.remove(w);
+                Received r = c.take(max == null ? Integer.MAX_VALUE : max);
                 net.execute(() -> w.complete(r));
             }
             return F.objectNode().put("duplicate", false).put("seq", c.next - vs.size() + 1).put("last", c.next);
@@ -469,8 +472,10 @@ public final class FakeMantle implements Mantle {
             if (c.closed || waitSeconds == 0) return CompletableFuture.completedFuture(new Received(List.of(), List.of(), c.closed));
             CompletableFuture<Received> w = new CompletableFuture<>();
             c.waiters.add(w);
+            c.waiterMax.put(w, max);
             timer.schedule(() -> {
                 synchronized (c) {
+                    c.waiterMax.remove(w);
                     if (c.waiters.remove(w)) w.complete(new Received(List.of(), List.of(), c.closed));
                 }
             }, waitSeconds, TimeUnit.SECONDS);
