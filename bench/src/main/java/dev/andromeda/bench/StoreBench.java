@@ -46,7 +46,11 @@ public final class StoreBench {
         if (System.getenv("M31_POSTGRES_URL") == null) {
             try (EmbeddedPostgresEngine pg = EmbeddedPostgresEngine.startEphemeral()) {
                 List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx4g", "-cp", System.getProperty("java.class.path"), StoreBench.class.getName()));
+                        "-Xmx4g", "-cp", System.getProperty("java.class.path")));
+                // the measuring JVM is this child: a profiler's options go to it (M31_BENCH_CHILD_JVM_OPTS)
+                String childOpts = System.getenv("M31_BENCH_CHILD_JVM_OPTS");
+                if (childOpts != null && !childOpts.isBlank()) cmd.addAll(Arrays.asList(childOpts.trim().split("\\s+")));
+                cmd.add(StoreBench.class.getName());
                 cmd.addAll(Arrays.asList(args));
                 ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
                 pb.environment().put("M31_POSTGRES_URL", pg.jdbcUrl());

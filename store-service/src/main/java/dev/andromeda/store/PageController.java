@@ -41,6 +41,11 @@ class PageController {
     public void queryJson(@PathVariable("space") String space, @RequestParam(value = "fmt", required = false) String fmt,
                           @RequestParam(value = "sort", required = false) String sort, HttpServletRequest request,
                           HttpServletResponse resp) throws IOException {
+        write(space, fmt, sort, request, resp);
+    }
+
+    /** The page, or an M31Problem before anything is written. */
+    void write(String space, String fmt, String sort, HttpServletRequest request, HttpServletResponse resp) throws IOException {
         if (fmt != null && !fmt.equals("JSON")) throw M31Problem.badRequest("fmt", "fmt is JSON, NDJSON or CSV");
         SpaceType t = StoreController.readable(spaces, request, space);
         SpaceQuery q = SpaceQuery.build(t, request.getParameterMap(), sort, request.getParameter("limit"), request.getParameter("cursor"),
