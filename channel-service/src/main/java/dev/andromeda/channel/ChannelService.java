@@ -14,6 +14,7 @@ import dev.andromeda.common.problem.M31Problem;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -67,9 +68,15 @@ public class ChannelService {
     private final TransactionTemplate tx;
     /** channel|endpoint id → the cursor a recv clone takes from (endpoints never change). */
     private final Map<String, String> endpointGroups = new ConcurrentHashMap<>();
+    /** Async sends of one channel in flight together: up to a batch's worth of messages in one round trip. */
+    private final GroupCommit<Pending, SendResult> together = new GroupCommit<>(MAX_BATCH_MESSAGES, this::sendTogether);
 
     public ChannelService(ChannelStore store, KafkaPlumbing kafka, Dispatcher dispatcher, ChannelTypes types, Caps caps,
-                          JsonMapper json, TransactionTemplate tx) {
+                          JsonMapper json, TransactionTemplate tx, io.micrometer.core.instrument.MeterRegistry meters) {
+        io.micrometer.core.instrument.FunctionCounter.builder("m31.channel.send.groups", together, GroupCommit::groups)
+                .description("transactions that wrote async sends (see GroupCommit)").register(meters);
+        io.micrometer.core.instrument.FunctionCounter.builder("m31.channel.send.joined", together, GroupCommit::joined)
+                .description("async sends written in one transaction with at least one other").register(meters);
         this.store = store;
         this.kafka = kafka;
         this.dispatcher = dispatcher;
@@ -218,6 +225,10 @@ public class ChannelService {
         }
         String attempt = UUID.randomUUID().toString();
         String owned = idempotencyKey != null ? idempotencyKey : "~" + attempt;
+        if (!probe.sync() && probe.capacity() == null) {
+            // the common case: written together with the channel's other sends in flight (see GroupCommit)
+            return together.submit(id, new Pending(bytes, idempotencyKey, owned, attempt), bytes.size());
+        }
         SendResult result = tx.execute(s -> {
             ChannelStore.Row ch = store.lock(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
             if (!store.claimKey(id, owned, attempt)) {
@@ -232,7 +243,7 @@ public class ChannelService {
                 long backlog = ch.sent() - ch.received();
                 if (backlog + bytes.size() > ch.capacity()) throw new ChannelFull(id, backlog, ch.capacity());
             }
-            long[] seqs = produce(ch, bytes, idempotencyKey, attempt);
+            long[] seqs = produce(ch, List.of(new Pending(bytes, idempotencyKey, owned, attempt))).get(0);
             store.setKeySeqs(id, owned, seqs[0], seqs[1]);
             store.recordSend(id, bytes.size(), seqs[1]);
             return new SendResult().seq(seqs[0]).last(seqs[1]).count(bytes.size()).duplicate(false);
@@ -248,28 +259,102 @@ public class ChannelService {
         }
     }
 
-    /** Produces the records and waits for every acknowledgement (acks=all): the first and last seq. */
-    private long[] produce(ChannelStore.Row ch, List<byte[]> values, String key, String attempt) {
-        // two headers a record, no more: at ~100 bytes a message, headers cost Kafka as much as the
-        // message itself (the attempt also marks the record as the service's: see Dispatcher)
-        byte[] att = attempt.getBytes(StandardCharsets.UTF_8);
-        byte[] k = key == null ? null : key.getBytes(StandardCharsets.UTF_8);
-        List<Future<RecordMetadata>> acks = new ArrayList<>(values.size());
+    /** One send's checked messages, its key (client's, or null) and the key it owns, its attempt id. */
+    record Pending(List<byte[]> values, String key, String owned, String attempt) {}
+
+    /**
+     * Async sends to a channel without a capacity, in one transaction and one Kafka round trip with
+     * whatever else is being sent to that channel (see {@link GroupCommit}). Each send is still
+     * all or nothing and gets its own seqs; a key already owned answers as a duplicate, also when
+     * its owner is in the same group. A capacity or a rendezvous decides per send against the
+     * channel's state, so those channels take the single path.
+     */
+    private List<Object> sendTogether(String id, List<Pending> group) {
+        Object[] out = new Object[group.size()];
+        tx.executeWithoutResult(s -> {
+            ChannelStore.Row ch = store.lock(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
+            List<Pending> accepted = new ArrayList<>(group.size());
+            List<Integer> at = new ArrayList<>(group.size());
+            Map<String, Integer> ownedHere = new HashMap<>();
+            for (int i = 0; i < group.size(); i++) {
+                Pending p = group.get(i);
+                Integer same = ownedHere.get(p.owned());
+                if (same != null) {
+                    out[i] = same; // answered from that send's seqs below
+                    continue;
+                }
+                if (ch.closed()) {
+                    // a retry of a send made before the close still answers as the duplicate it is
+                    out[i] = store.keySeqs(id, p.owned()).<Object>map(seqs -> new SendResult().seq(seqs[0]).last(seqs[1]).duplicate(true))
+                            .orElseGet(() -> M31Problem.gone("channel " + id + " is closed"));
+                    continue;
+                }
+                if (!store.claimKey(id, p.owned(), p.attempt())) {
+                    long[] seqs = store.keySeqs(id, p.owned()).orElseThrow();
+                    out[i] = new SendResult().seq(seqs[0]).last(seqs[1]).duplicate(true);
+                    continue;
+                }
+                ownedHere.put(p.owned(), i);
+                accepted.add(p);
+                at.add(i);
+            }
+            if (accepted.isEmpty()) return;
+            List<long[]> seqs = produce(ch, accepted);
+            int n = 0;
+            for (int j = 0; j < accepted.size(); j++) {
+                Pending p = accepted.get(j);
+                long[] sq = seqs.get(j);
+                store.setKeySeqs(id, p.owned(), sq[0], sq[1]);
+                n += p.values().size();
+                out[at.get(j)] = new SendResult().seq(sq[0]).last(sq[1]).count(p.values().size()).duplicate(false);
+            }
+            store.recordSend(id, n, seqs.get(seqs.size() - 1)[1]);
+        });
+        List<Object> answers = new ArrayList<>(out.length);
+        for (Object o : out) {
+            if (o instanceof Integer same) {
+                SendResult first = (SendResult) out[same];
+                o = new SendResult().seq(first.getSeq()).last(first.getLast()).duplicate(true);
+            }
+            answers.add(o);
+        }
+        return answers;
+    }
+
+    /**
+     * Produces the records of each send in order and waits for every acknowledgement (acks=all):
+     * each send's first and last seq.
+     */
+    private List<long[]> produce(ChannelStore.Row ch, List<Pending> sends) {
+        int total = 0;
+        for (Pending p : sends) total += p.values().size();
+        List<Future<RecordMetadata>> acks = new ArrayList<>(total);
         try {
-            for (byte[] v : values) {
-                ProducerRecord<String, byte[]> rec = new ProducerRecord<>(ch.topic(), ch.partition(), ch.id(), v);
-                rec.headers().add(Dispatcher.H_ATTEMPT, att);
-                if (k != null) rec.headers().add(Dispatcher.H_KEY, k);
-                acks.add(kafka.producer().send(rec));
+            for (Pending p : sends) {
+                // two headers a record, no more: at ~100 bytes a message, headers cost Kafka as much
+                // as the message itself (the attempt also marks the record as the service's: see Dispatcher)
+                byte[] att = p.attempt().getBytes(StandardCharsets.UTF_8);
+                byte[] k = p.key() == null ? null : p.key().getBytes(StandardCharsets.UTF_8);
+                for (byte[] v : p.values()) {
+                    ProducerRecord<String, byte[]> rec = new ProducerRecord<>(ch.topic(), ch.partition(), ch.id(), v);
+                    rec.headers().add(Dispatcher.H_ATTEMPT, att);
+                    if (k != null) rec.headers().add(Dispatcher.H_KEY, k);
+                    acks.add(kafka.producer().send(rec));
+                }
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            long first = -1, last = -1;
-            for (Future<RecordMetadata> f : acks) {
-                RecordMetadata md = f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                if (first < 0) first = md.offset() + 1;
-                last = md.offset() + 1;
+            List<long[]> out = new ArrayList<>(sends.size());
+            int i = 0;
+            for (Pending p : sends) {
+                long first = -1, last = -1;
+                for (int j = 0; j < p.values().size(); j++) {
+                    RecordMetadata md = acks.get(i++).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    if (first < 0) first = md.offset() + 1;
+                    last = md.offset() + 1;
+                }
+                out.add(new long[] {first, last});
             }
-            return new long[] {first, last};
+            return out;
         } catch (ExecutionException e) {
             log.warn("send to {} failed: {}", ch.id(), e.getCause().toString());
             throw M31Problem.unavailable("the channel's broker did not take the message: " + e.getCause().getMessage());

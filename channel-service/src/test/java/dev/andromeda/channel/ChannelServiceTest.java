@@ -122,6 +122,74 @@ class ChannelServiceTest extends ChannelTestBase {
         assertThat(http.get(path).json().get("sent").asLong()).isEqualTo(2);
     }
 
+    /**
+     * Senders of one channel at once: their sends are written in groups (one transaction and one
+     * Kafka round trip each), yet every send keeps its own contiguous seqs, its order and its key.
+     */
+    @Test
+    void concurrentSendersAreWrittenTogetherEachInOrderAndOnce() throws Exception {
+        String path = create("{}").get("uri").asString();
+        double joinedBefore = joined();
+        int senders = 6, sends = 30, per = 20;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(senders + 2);
+        try {
+            List<CompletableFuture<List<long[]>>> ranges = new ArrayList<>();
+            for (int s = 0; s < senders; s++) {
+                int sender = s;
+                ranges.add(CompletableFuture.supplyAsync(() -> {
+                    List<long[]> mine = new ArrayList<>();
+                    for (int k = 0; k < sends; k++) {
+                        StringBuilder nd = new StringBuilder();
+                        for (int i = 0; i < per; i++) nd.append("{\"s\":").append(sender).append(",\"i\":").append(k * per + i).append("}\n");
+                        var r = http.request("POST", path + "/messages", nd.toString(), "application/x-ndjson", Map.of());
+                        assertThat(r.status()).as(r.body()).isEqualTo(202);
+                        mine.add(new long[] {r.json().get("seq").asLong(), r.json().get("last").asLong()});
+                    }
+                    return mine;
+                }, pool));
+            }
+            // two clients send with one Idempotency-Key at the same moment: one send, one duplicate
+            var same = List.of(
+                    CompletableFuture.supplyAsync(() -> http.sendIdempotent("POST", path + "/messages", "{\"s\":99,\"i\":0}", "twin"), pool),
+                    CompletableFuture.supplyAsync(() -> http.sendIdempotent("POST", path + "/messages", "{\"s\":99,\"i\":0}", "twin"), pool));
+            List<long[]> all = new ArrayList<>();
+            for (var f : ranges) {
+                List<long[]> mine = f.get(60, TimeUnit.SECONDS);
+                for (int k = 1; k < mine.size(); k++) assertThat(mine.get(k)[0]).isGreaterThan(mine.get(k - 1)[1]);
+                for (long[] r : mine) assertThat(r[1] - r[0]).isGreaterThanOrEqualTo(per - 1);
+                all.addAll(mine);
+            }
+            var a = same.get(0).get(30, TimeUnit.SECONDS).json();
+            var b = same.get(1).get(30, TimeUnit.SECONDS).json();
+            assertThat(a.get("seq").asLong()).isEqualTo(b.get("seq").asLong());
+            assertThat(List.of(a.get("duplicate").asBoolean(), b.get("duplicate").asBoolean())).containsExactlyInAnyOrder(true, false);
+            // no two sends' seqs overlap
+            all.sort(java.util.Comparator.comparingLong(r -> r[0]));
+            for (int k = 1; k < all.size(); k++) assertThat(all.get(k)[0]).isGreaterThan(all.get(k - 1)[1]);
+            int total = senders * sends * per + 1;
+            List<JsonNode> got = receiveAll(path, total, 1000);
+            Map<Integer, Integer> next = new HashMap<>();
+            for (JsonNode m : got) {
+                int s = m.get("value").get("s").asInt(), i = m.get("value").get("i").asInt();
+                assertThat(i).as("sender " + s).isEqualTo(next.getOrDefault(s, 0));
+                next.put(s, i + 1);
+            }
+            assertThat(http.get(path + "/messages?wait=1").json().get("messages").size()).isZero();
+            assertThat(http.get(path).json().get("sent").asLong()).isEqualTo(total);
+            // and they did go together
+            assertThat(joined()).isGreaterThan(joinedBefore);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired io.micrometer.core.instrument.MeterRegistry meters;
+
+    private double joined() {
+        var c = meters.find("m31.channel.send.joined").functionCounter();
+        return c == null ? 0 : c.count();
+    }
+
     @Test
     void messagesAreCheckedAgainstTheChannelType() {
         String path = create("{\"type\":\"Int\"}").get("uri").asString();
