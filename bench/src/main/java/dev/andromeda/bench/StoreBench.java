@@ -365,9 +365,11 @@ public final class StoreBench {
                 w.put("ratioRawToApiDirectP50", rawP50 / apiP50);
                 if (width == 100) {
                     // through the gateway: its own loop, beside its own raw figures
-                    int gn = 400;
+                    // the gateway's own request path is compiled only after thousands of requests
+                    // too: warmed as the direct path was, or its figure is the interpreter's
+                    int gn = 1000;
                     double[] gw = new double[gn], graw = new double[gn];
-                    for (int i = -50; i < gn; i++) {
+                    for (int i = -WARM_QUERIES; i < gn; i++) {
                         long lo = rnd.nextInt(objects - width);
                         double g = timeGet(gatewayHttp, false, "/fs/bench_q" + rangeQuery(lo, width), width);
                         double r = timeRaw(ps, lo, lo + width, 1001, width);
