@@ -73,6 +73,8 @@ final class ChannelQueue {
         private long nextLease = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 52);
         /** Grows when a stream resumes (Last-Event-ID / after=): the streams begun before it end. */
         long streamEpoch;
+        /** What streams gave back (they broke, or their lease ran out): a resuming stream may acknowledge it. */
+        SeqRanges streamGiven = new SeqRanges();
 
         Group(String id, long acked, SeqRanges ackedAbove, long received) {
             this.id = id;
@@ -101,7 +103,7 @@ final class ChannelQueue {
         /** The state an ack changes, to put back when PostgreSQL does not take it. */
         Runnable snapshot() {
             long a = acked, h = handed, r = received;
-            SeqRanges above = new SeqRanges(ackedAbove), ret = new SeqRanges(returned);
+            SeqRanges above = new SeqRanges(ackedAbove), ret = new SeqRanges(returned), given = new SeqRanges(streamGiven);
             Map<Long, SeqRanges> held = new HashMap<>();
             leases.forEach((id, l) -> held.put(id, new SeqRanges(l.seqs)));
             Map<Long, Lease> out = new LinkedHashMap<>(leases);
@@ -111,6 +113,7 @@ final class ChannelQueue {
                 received = r;
                 ackedAbove = above;
                 returned = ret;
+                streamGiven = given;
                 leases.clear();
                 leases.putAll(out);
                 out.forEach((id, l) -> {
@@ -194,6 +197,7 @@ final class ChannelQueue {
             if (now - l.until <= 0) continue;
             it.remove();
             g.expired.put(l.id, new SeqRanges(l.seqs));
+            if (l.stream) g.streamGiven.addAll(l.seqs);
             giveBack(g, l.seqs);
         }
     }
@@ -201,14 +205,28 @@ final class ChannelQueue {
     /** Under {@link #lock}: lease {@code l} gives back what it still holds. */
     void release(Group g, Lease l) {
         g.leases.remove(l.id);
+        if (l.stream) g.streamGiven.addAll(l.seqs);
         giveBack(g, l.seqs);
     }
 
-    /** Under {@link #lock}: every lease of {@code g} (or only those of streams) gives back what it holds. */
-    void releaseAll(Group g, boolean streamsOnly) {
+    /**
+     * Under {@link #lock}: a stream resumes after {@code upTo} — what streams of this cursor hold
+     * or gave back, up to it, was delivered to the resuming client, and is acknowledged; what they
+     * hold beyond it is given back. Other receivers' leases are not touched. How many acknowledged.
+     */
+    int resumeStreams(Group g, long upTo) {
+        SeqRanges done = g.returned.removeCommon(g.streamGiven.removeUpTo(upTo));
         for (Lease l : List.copyOf(g.leases.values())) {
-            if (!streamsOnly || l.stream) release(g, l);
+            if (!l.stream) continue;
+            done.addAll(l.seqs.removeUpTo(upTo));
+            release(g, l);
         }
+        return ackSeqs(g, done);
+    }
+
+    /** Under {@link #lock}: every lease of {@code g} gives back what it holds. */
+    void releaseAll(Group g) {
+        for (Lease l : List.copyOf(g.leases.values())) release(g, l);
     }
 
     private void giveBack(Group g, SeqRanges seqs) {
@@ -284,6 +302,7 @@ final class ChannelQueue {
             if (l.seqs.isEmpty()) it.remove();
         }
         g.returned.removeUpTo(upTo);
+        g.streamGiven.removeUpTo(upTo);
         g.acked = upTo;
         g.handed = Math.max(g.handed, upTo);
         settleFloor(g);

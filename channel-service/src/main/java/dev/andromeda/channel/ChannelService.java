@@ -501,7 +501,7 @@ public class ChannelService {
                     upTo = g.handed;
                 }
                 n = q.ackUpTo(g, upTo);
-                if (release) q.releaseAll(g, false);
+                if (release) q.releaseAll(g);
             }
             if (n > 0 || g.acked != floor) {
                 persist(ch, g, n, undo);
@@ -514,8 +514,9 @@ public class ChannelService {
     }
 
     /**
-     * A stream begins: when it resumes after {@code resume}, that much is acknowledged, what the
-     * streams of this cursor hold is given back, and the streams begun before on it end. The epoch.
+     * A stream begins: when it resumes after {@code resume}, what the streams of this cursor
+     * delivered up to it is acknowledged, what they hold beyond it is given back, and the streams
+     * begun before on it end; long-poll receivers sharing the cursor keep their leases. The epoch.
      */
     long beginStream(ChannelStore.Row ch, String grp, Long resume) {
         ChannelQueue q = queue(ch.id());
@@ -526,8 +527,13 @@ public class ChannelService {
             if (resume != null) {
                 // the older streams end first, so that none of them takes what is given back
                 g.streamEpoch++;
-                ack(ch, grp, resume, false, true, null);
-                q.releaseAll(g, true);
+                Runnable undo = g.snapshot();
+                long floor = g.acked;
+                int n = q.resumeStreams(g, resume);
+                if (n > 0 || g.acked != floor) {
+                    persist(ch, g, n, undo);
+                    q.trim();
+                }
             }
             return g.streamEpoch;
         } finally {

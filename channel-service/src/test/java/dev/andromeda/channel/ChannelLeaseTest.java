@@ -131,7 +131,42 @@ class ChannelLeaseTest extends ChannelTestBase {
         assertThat(received(path, null)).isEqualTo(4);
     }
 
+    @Test
+    void aResumingStreamAcknowledgesWhatTheStreamDeliveredAndLeavesALongPollReceiversLease() throws Exception {
+        String path = create("{\"type\":\"Int\"}").get("uri").asString();
+        for (int i = 1; i <= 4; i++) send(path, Integer.toString(i));
+        awaitBacklog(path, null, 4);
+        Leased b = receive(path, null, 2, 600);
+        assertThat(b.ints()).containsExactly(1, 2);
+        // a stream on the same cursor gets what B does not hold; its client processed 3 and reconnects
+        List<JsonNode> first = streamLines(path + "/messages", 2);
+        assertThat(ints(first)).containsExactly(3, 4);
+        List<JsonNode> resumed = streamLines(path + "/messages?after=" + first.get(0).get("seq").asLong(), 1);
+        assertThat(ints(resumed)).containsExactly(4);
+        // 3 is acknowledged; B's 1 and 2 are still B's: not acknowledged, not handed to anyone else
+        assertThat(received(path, null)).isEqualTo(1);
+        assertThat(http.get(path + "/messages?wait=1&ack=manual&lease=600").json().get("messages").size()).as("4 is the stream's").isZero();
+        assertThat(ack(path, null, b.lastSeq(), b.leaseId(), false).json().get("acked").asLong()).isEqualTo(first.get(0).get("seq").asLong());
+        assertThat(received(path, null)).isEqualTo(3);
+    }
+
     // --- helpers ------------------------------------------------------------------------------
+
+    private static final java.net.http.HttpClient CLIENT = java.net.http.HttpClient.newHttpClient();
+
+    /** Reads {@code n} NDJSON messages of a stream, then drops it. */
+    List<JsonNode> streamLines(String path, int n) throws Exception {
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(http.base() + path)).header("Accept", "application/x-ndjson").build();
+        var resp = CLIENT.sendAsync(req, java.net.http.HttpResponse.BodyHandlers.ofInputStream()).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(resp.statusCode()).isEqualTo(200);
+        List<JsonNode> out = new ArrayList<>();
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(resp.body(), java.nio.charset.StandardCharsets.UTF_8))) {
+            for (String line; out.size() < n && (line = in.readLine()) != null; ) {
+                if (!line.isBlank()) out.add(JSON.readTree(line));
+            }
+        }
+        return out;
+    }
 
     Leased receive(String path, String cap, int max, int leaseSeconds) {
         var r = withCap("GET", path + "/messages?wait=5&ack=manual&max=" + max + "&lease=" + leaseSeconds, null, cap);

@@ -84,6 +84,28 @@ class ChannelQueueLeaseTest {
     }
 
     @Test
+    void aResumingStreamAcknowledgesWhatABrokenStreamGaveBackUpToItsSeqAndNoOtherLease() {
+        ChannelQueue q = queue(new long[0], 2, 5, 7, 9);
+        q.lock.lock();
+        try {
+            ChannelQueue.Group g = q.group("");
+            ChannelQueue.Lease poll = g.newLease(System.nanoTime() + 60_000_000_000L, false);
+            q.take(g, 1, poll.seqs);
+            ChannelQueue.Lease stream = g.newLease(System.nanoTime() + 60_000_000_000L, true);
+            assertThat(seqs(q.take(g, 3, stream.seqs))).containsExactly(5L, 7L, 9L);
+            // the stream broke (its lease given back at once); its client processed 5 and 7
+            q.release(g, stream);
+            assertThat(q.resumeStreams(g, 7)).isEqualTo(2);
+            assertThat(g.leases).containsOnlyKeys(poll.id);
+            assertThat(g.acked).isZero();
+            SeqRanges next = new SeqRanges();
+            assertThat(seqs(q.take(g, 10, next))).containsExactly(9L);
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    @Test
     void rangesMergeOnlyWhenTheyTouch() {
         SeqRanges r = new SeqRanges();
         r.add(1, 3);
