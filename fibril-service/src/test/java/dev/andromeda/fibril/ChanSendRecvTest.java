@@ -332,4 +332,18 @@ class ChanSendRecvTest {
         assertThat(acked.keySet()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
         assertThat(acked.values()).allMatch(n -> n == 1);
     }
+
+    @Test
+    void aFibrilKilledWhileItsPollWaitsGivesWhatThePollTookBackAtOnce() throws Exception {
+        var o = openInts();
+        Fibril f = spawnWith("require('sys').args[0].recv()", sharedEndpoint(o));
+        awaitTrue(() -> !node.mantle.receiveMaxes.isEmpty(), "the poll waits at the service");
+        Thread.sleep(100);
+        node.nucleus.kill(f.id());
+        TestNode.await(f, java.time.Duration.ofSeconds(10));
+        // the waiting poll takes the message under a lease of 120 s for a fibril that is gone
+        sendInts(o, 1, 1);
+        awaitTrue(() -> node.mantle.leasesOut(o.id()) == 0, "the dead fibril's lease given back");
+        assertThat(node.mantle.receive(o.id(), o.recvCap(), 0, 10, 0, 0).join().values()).extracting(JsonNode::asInt).containsExactly(1);
+    }
 }

@@ -386,7 +386,8 @@ final class ChanModule {
         Inbox in = inbox(f, channel, cap);
         int max = Math.max(1, Math.min(BATCH, in.batch));
         LocalRendezvous rendezvous = f.nucleus().modules().chan().rendezvous;
-        return pollAgain(mantle, channel, cap, max, in.upTo, in.lease, in, () -> f.transfer() != null)
+        BooleanSupplier ended = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
+        return pollAgain(mantle, channel, cap, max, in.upTo, in.lease, in, () -> f.transfer() != null, ended)
                 .whenComplete((v, e) -> {
                     // the service let this receiver through: it may take handovers in memory for a while
                     if (v instanceof Polled p && p.got().closed()) rendezvous.closed(channel);
@@ -395,8 +396,12 @@ final class ChanModule {
     }
 
     private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, int max, long ackUpTo, long ackLease,
-                                                       Inbox in, BooleanSupplier stop) {
+                                                       Inbox in, BooleanSupplier stop, BooleanSupplier ended) {
         return mantle.receive(channel, cap, POLL_SECONDS, max, LEASE_SECONDS, ackUpTo, ackLease).thenCompose(r -> {
+            if (r.leaseId() != 0 && ended.getAsBoolean()) {
+                // the fibril was killed while this poll waited: what it took goes to the other receivers now, not in LEASE_SECONDS
+                return mantle.ack(channel, cap, 0, true, r.leaseId()).handle((v, e) -> (Object) Suspension.AGAIN);
+            }
             boolean fresh = r.seqs().stream().anyMatch(s -> !in.consumed(s));
             if (fresh || r.closed()) return CompletableFuture.completedFuture((Object) new Polled(channel, cap, r));
             // only what this fibril consumed came back: acknowledged with the next poll, under the lease it came in
@@ -408,7 +413,7 @@ final class ChanModule {
                 }
                 return CompletableFuture.completedFuture(Suspension.AGAIN);
             }
-            return pollAgain(mantle, channel, cap, max, upTo, r.leaseId(), in, stop);
+            return pollAgain(mantle, channel, cap, max, upTo, r.leaseId(), in, stop, ended);
         });
     }
 
