@@ -179,8 +179,9 @@ class ChannelsE2ETest {
         List<Object> recv = List.of(Map.of("$ch", inPath, "end", "recv", "cap", inRecv), Map.of("$ch", outPath, "end", "send", "cap", out.get("send").get("cap").asString()));
         String outRecv = out.get("recv").get("cap").asString();
         List<Integer> got = new ArrayList<>();
-        // A takes batches of 1, 2, 4: once it passed on 4, it holds 5..7 and consumes one every 400 ms
-        String a = spawn(worker, "E0", recv, 400);
+        // A takes batches of 1, 2, 4: once it passed on 4, it holds 5..7 and consumes one a second
+        // (so it still holds some when it is killed, even on a busy machine)
+        String a = spawn(worker, "E0", recv, 1000);
         collect(outPath, outRecv, got, 4);
         // B takes the rest at once and acknowledges it (its ack must not cover what A holds)
         String b = spawn(worker, "E1", recv, 0);
