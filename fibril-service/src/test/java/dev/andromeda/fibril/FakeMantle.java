@@ -118,7 +118,10 @@ public final class FakeMantle implements Mantle {
             }
         }
 
-        /** A lease's seqs up to upTo (an unknown lease: none), or with leaseId 0 the whole cursor's. */
+        /**
+         * A lease's seqs up to upTo, or with leaseId 0 the whole cursor's. An unknown or expired lease
+         * acknowledges nothing here (the service still takes a late ack for what nobody took since).
+         */
         void ack(long upTo, boolean release, long leaseId) {
             expire();
             List<Long> ids = leaseId != 0 ? List.of(leaseId) : List.copyOf(leases.keySet());
