@@ -228,8 +228,8 @@ public final class FibrilBench {
         @Override public CompletableFuture<JsonNode> describeChannel(String channel, String cap) { return done(F.objectNode().put("mode", "async")); }
         @Override public CompletableFuture<JsonNode> send(String channel, String cap, JsonNode value, String key, int syncWait) { return done(F.objectNode()); }
         @Override public CompletableFuture<JsonNode> sendBatch(String channel, String cap, List<JsonNode> values, String key) { return done(F.objectNode()); }
-        @Override public CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int lease, long ackUpTo) { return new CompletableFuture<>(); }
-        @Override public CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release) { return done(upTo); }
+        @Override public CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int lease, long ackUpTo, long ackLease) { return new CompletableFuture<>(); }
+        @Override public CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release, long leaseId) { return done(upTo); }
         @Override public CompletableFuture<Void> closeChannel(String channel, String cap) { return done(null); }
         @Override public CompletableFuture<Void> bind(String id, String kind) { return done(null); }
         @Override public CompletableFuture<JsonNode> spawn(JsonNode request) { return CompletableFuture.failedFuture(new IllegalStateException("no scheduler")); }

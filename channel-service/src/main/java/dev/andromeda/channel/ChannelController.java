@@ -44,7 +44,7 @@ import tools.jackson.databind.json.JsonMapper;
  * application/x-ndjson or text/event-stream). Inputs kept out of the generated signatures (so the
  * generated client stays source compatible) are read from the request: the capability
  * ({@value Caps#HEADER} header or {@code cap} query), {@code wait} on sync sends, {@code ack} and
- * {@code lease} on receives.
+ * {@code lease} on receives, {@code leaseId} on acks.
  */
 @RestController
 public class ChannelController implements ChannelsApi {
@@ -127,9 +127,12 @@ public class ChannelController implements ChannelsApi {
         ChannelService.Ack ack = ack(request, "auto", ChannelService.DEFAULT_LEASE);
         // a manual receiver acknowledges what it consumed and asks for more in one request
         Long upTo = longParam(request, "upTo");
+        if (upTo == null && request.getParameter("leaseId") != null) {
+            throw M31Problem.badRequest("leaseId", "leaseId names the lease that upTo acknowledges: it goes with upTo");
+        }
         if (upTo != null) {
             if (!ack.manual()) throw M31Problem.badRequest("upTo", "upTo acknowledges leased messages: it goes with ack=manual");
-            channels.ackConsumed(id, cap(request), upTo);
+            channels.ackConsumed(id, cap(request), upTo, longParam(request, "leaseId"));
         }
         return ResponseEntity.ok(channels.receive(id, cap(request), wait == null ? 0 : wait, max == null ? 100 : max, ack));
     }
@@ -164,6 +167,7 @@ public class ChannelController implements ChannelsApi {
             }
         }
         long epoch = channels.beginStream(ch, grp, resume);
+        ChannelService.StreamLease held = new ChannelService.StreamLease();
 
         resp.setStatus(200);
         resp.setContentType(sse ? MediaType.TEXT_EVENT_STREAM_VALUE + ";charset=UTF-8" : NDJSON);
@@ -173,7 +177,7 @@ public class ChannelController implements ChannelsApi {
         out.flush();
         try {
             while (true) {
-                MessageBatch b = channels.take(ch, grp, 15, max, ack, true, epoch);
+                MessageBatch b = channels.take(ch, grp, 15, max, ack, true, epoch, ack.manual() ? held : null);
                 if (b == null) return; // a resumed stream of this cursor took over
                 for (Message m : b.getMessages()) {
                     byte[] value = json.writeValueAsBytes(m.getValue());
@@ -198,8 +202,10 @@ public class ChannelController implements ChannelsApi {
                 out.flush();
             }
         } catch (IOException gone) {
-            // the receiver went away: what it held is given back now rather than at the lease's end
-            channels.release(ch, grp, epoch);
+            // the receiver went away
+        } finally {
+            // whatever ended the stream, what it still held is given back now rather than at the lease's end
+            channels.release(ch, grp, held);
         }
     }
 
@@ -208,7 +214,8 @@ public class ChannelController implements ChannelsApi {
         Ids.require(id, Ids.CHANNEL, "id");
         if (body.getUpTo() == null) throw M31Problem.badRequest("upTo", "upTo is the seq to acknowledge up to");
         boolean release = "true".equals(request.getParameter("release"));
-        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo(), release)));
+        Long leaseId = longParam(request, "leaseId");
+        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo(), release, leaseId)));
     }
 
     @Override

@@ -422,14 +422,21 @@ public class ChannelService {
 
     /** Takes from cursor {@code grp}. */
     MessageBatch take(ChannelStore.Row ch, String grp, int waitSeconds, int max, Ack ack, boolean stream) {
-        return take(ch, grp, waitSeconds, max, ack, stream, -1);
+        return take(ch, grp, waitSeconds, max, ack, stream, -1, null);
+    }
+
+    /** The one lease a manual-ack stream holds, renewed while it lives (0 before its first messages). */
+    static final class StreamLease {
+        long id;
     }
 
     /**
-     * Takes from cursor {@code grp}; a {@code stream} renews its lease on every call, and gets null
-     * once a resuming stream of the same cursor superseded it (its {@code epoch} is past).
+     * Takes from cursor {@code grp}: first what other receivers gave back, then what is new. A
+     * manual receive gets a lease of its own (its id is in the answer); a {@code stream} keeps one
+     * lease in {@code held}, renewed on every call, and gets null once a resuming stream of the same
+     * cursor superseded it (its {@code epoch} is past).
      */
-    MessageBatch take(ChannelStore.Row ch, String grp, int waitSeconds, int max, Ack ack, boolean stream, long epoch) {
+    MessageBatch take(ChannelStore.Row ch, String grp, int waitSeconds, int max, Ack ack, boolean stream, long epoch, StreamLease held) {
         String id = ch.id();
         ChannelQueue q = queue(id);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
@@ -440,32 +447,30 @@ public class ChannelService {
             while (true) {
                 if (stream && epoch >= 0 && g.streamEpoch != epoch) return null;
                 long now = System.nanoTime();
+                long until = now + TimeUnit.SECONDS.toNanos(ack.leaseSeconds());
                 // a stream renews its lease while it is alive; a long-poll receiver's lease runs out
-                if (stream && ack.manual() && g.handed > g.acked) g.leaseUntil = now + TimeUnit.SECONDS.toNanos(ack.leaseSeconds());
+                ChannelQueue.Lease mine = held == null ? null : g.leases.get(held.id);
+                if (mine != null) mine.until = until;
                 q.expire(g, now);
-                List<ChannelQueue.Entry> batch = q.after(g.handed, max);
+                Runnable undo = ack.manual() ? null : g.snapshot();
+                SeqRanges got = new SeqRanges();
+                List<ChannelQueue.Entry> batch = q.take(g, max, got);
                 if (!batch.isEmpty()) {
-                    long last = batch.get(batch.size() - 1).seq();
-                    g.everHanded = Math.max(g.everHanded, last);
+                    Long leaseId = null;
                     if (ack.manual()) {
-                        // one lease per cursor: it ends with the earliest of the leases given out on it
-                        long until = now + TimeUnit.SECONDS.toNanos(ack.leaseSeconds());
-                        g.leaseUntil = g.handed > g.acked && !stream && g.leaseUntil - until < 0 ? g.leaseUntil : until;
-                        g.handed = last;
+                        ChannelQueue.Lease l = mine != null ? mine : g.newLease(until, stream);
+                        l.seqs.addAll(got);
+                        leaseId = l.id;
+                        if (held != null) held.id = l.id;
                     } else {
-                        int n = q.count(g.acked, last);
-                        if (!store.advance(id, grp, last, n)) {
-                            // another instance moved the cursor (not expected while one instance serves a channel)
-                            throw M31Problem.conflict("the receive cursor of " + id + " moved elsewhere; receive again");
-                        }
-                        g.acked = g.handed = last;
-                        g.received += n;
+                        int n = q.ackSeqs(g, got);
+                        persist(ch, g, n, undo);
                         q.trim();
                     }
                     q.taken.signalAll();
                     MessageBatch out = new MessageBatch();
                     for (ChannelQueue.Entry e : batch) out.addMessagesItem(new Message().seq(e.seq()).value(e.value()));
-                    if (ack.manual()) out.lease(ack.leaseSeconds());
+                    if (ack.manual()) out.lease(ack.leaseSeconds()).leaseId(leaseId);
                     return out.closed(drained(q, g));
                 }
                 if (drained(q, g)) {
@@ -476,7 +481,8 @@ public class ChannelService {
                 // a closed channel is re-checked as the dispatcher reads on; a lease is re-checked at its end
                 long nap = left;
                 if (q.closed()) nap = Math.min(nap, TimeUnit.MILLISECONDS.toNanos(200));
-                if (g.handed > g.acked) nap = Math.min(nap, Math.max(1, g.leaseUntil - now));
+                var expiry = g.nextExpiry();
+                if (expiry.isPresent()) nap = Math.min(nap, Math.max(1, expiry.getAsLong() - now));
                 q.arrived.awaitNanos(nap);
             }
         } catch (InterruptedException e) {
@@ -487,26 +493,47 @@ public class ChannelService {
         }
     }
 
+    /**
+     * Under the queue's lock: the cursor's acknowledged state goes to PostgreSQL ({@code n} more
+     * received); when it cannot, the cursor is put back as it was and the caller gets the problem.
+     */
+    private void persist(ChannelStore.Row ch, ChannelQueue.Group g, int n, Runnable undo) {
+        boolean saved;
+        try {
+            saved = store.saveAcks(ch.id(), g.id, g.acked, g.ackedAbove.flat(), n);
+        } catch (RuntimeException e) {
+            undo.run();
+            throw e;
+        }
+        if (!saved) {
+            undo.run();
+            // another instance moved the cursor (not expected while one instance serves a channel)
+            throw M31Problem.conflict("the receive cursor of " + ch.id() + " moved elsewhere; receive again");
+        }
+        g.received += n;
+    }
+
     /** Under the queue's lock: the channel is closed and this cursor has everything sent before the close. */
     private boolean drained(ChannelQueue q, ChannelQueue.Group g) {
         if (!q.closed()) return false;
-        return g.handed == g.acked && q.pendingAfter(g.acked) == 0 && dispatcher.position(q.partition) >= q.closeSeq();
+        return g.settled() && q.pendingAfter(g.acked) == 0 && dispatcher.position(q.partition) >= q.closeSeq();
     }
 
     /** Acknowledges up to {@code upTo} on the presented endpoint's cursor; answers the cursor. */
     public long ack(String id, String cap, long upTo) {
-        return ack(id, cap, upTo, false);
+        return ack(id, cap, upTo, false, null);
     }
 
     /**
      * As above; with {@code release}, what stays leased beyond {@code upTo} is given back at once
      * (a receiver that stops before consuming all it took), and an upTo past what was handed out
-     * acknowledges only what was.
+     * acknowledges only what was. With a {@code leaseId}, only that lease's seqs are acknowledged
+     * (and given back); without, everything up to {@code upTo} on the cursor, whoever holds it.
      */
-    public long ack(String id, String cap, long upTo, boolean release) {
+    public long ack(String id, String cap, long upTo, boolean release, Long leaseId) {
         ChannelStore.Row ch = row(id);
         String grp = groupOf(ch, cap);
-        return ack(ch, grp, upTo, release);
+        return ack(ch, grp, upTo, release, release, leaseId);
     }
 
     /**
@@ -514,40 +541,57 @@ public class ChannelService {
      * handed out, never a 409 — after a restart of this service what it consumed comes again
      * anyway, and the receiver drops what it already has by seq.
      */
-    public long ackConsumed(String id, String cap, long upTo) {
+    public long ackConsumed(String id, String cap, long upTo, Long leaseId) {
         ChannelStore.Row ch = row(id);
         String grp = groupOf(ch, cap);
-        return ack(ch, grp, upTo, false, true);
+        return ack(ch, grp, upTo, false, true, leaseId);
     }
 
-    /** Acknowledges up to {@code upTo}; with {@code release}, what stays leased beyond it is given back. */
-    long ack(ChannelStore.Row ch, String grp, long upTo, boolean release) {
-        return ack(ch, grp, upTo, release, release);
-    }
-
-    /** As above; {@code clamp}: an upTo beyond what was handed out acknowledges what was, instead of a 409. */
-    long ack(ChannelStore.Row ch, String grp, long upTo, boolean release, boolean clamp) {
+    /**
+     * Acknowledges on cursor {@code grp}. {@code clamp}: an upTo beyond what was handed out
+     * acknowledges what was, instead of a 409.
+     *
+     * <p>With {@code leaseId}: the lease's seqs up to {@code upTo} (with {@code release}, its rest
+     * is given back). A lease that expired is remembered: what it held and nobody took since is
+     * still acknowledged (a late ack); what was handed to another receiver meanwhile is that
+     * receiver's now, and stays its to acknowledge. An unknown lease (from before a restart, or long
+     * gone) acknowledges nothing. Without: everything up to {@code upTo} on the cursor (the single
+     * receiver's cumulative ack), and {@code release} gives back every lease.
+     */
+    long ack(ChannelStore.Row ch, String grp, long upTo, boolean release, boolean clamp, Long leaseId) {
         ChannelQueue q = queue(ch.id());
         q.lock.lock();
         try {
             ChannelQueue.Group g = q.group(grp);
             if (g == null) throw M31Problem.notFound("no cursor '" + grp + "' on " + ch.id());
             q.expire(g, System.nanoTime());
-            // what was handed out once may be acknowledged late (after its lease ended, or after a stream broke)
-            long handed = Math.max(g.handed, g.everHanded);
-            if (upTo > handed) {
-                if (!clamp) throw M31Problem.conflict("seq " + upTo + " was not handed out on this cursor (it stands at " + handed + ")");
-                upTo = handed;
+            Runnable undo = g.snapshot();
+            long floor = g.acked;
+            int n;
+            if (leaseId != null) {
+                ChannelQueue.Lease l = g.leases.get(leaseId);
+                SeqRanges done;
+                if (l != null) {
+                    done = l.seqs.removeUpTo(upTo);
+                    if (release || l.seqs.isEmpty()) q.release(g, l);
+                } else {
+                    SeqRanges was = g.expired.get(leaseId);
+                    done = was == null ? new SeqRanges() : g.returned.removeCommon(new SeqRanges(was).removeUpTo(upTo));
+                }
+                n = q.ackSeqs(g, done);
+            } else {
+                // what was handed out once may be acknowledged late (after its lease ended, or after a stream broke)
+                if (upTo > g.handed) {
+                    if (!clamp) throw M31Problem.conflict("seq " + upTo + " was not handed out on this cursor (it stands at " + g.handed + ")");
+                    upTo = g.handed;
+                }
+                n = q.ackUpTo(g, upTo);
+                if (release) q.releaseAll(g);
             }
-            if (upTo > g.acked) {
-                int n = q.count(g.acked, upTo);
-                g.handed = Math.max(g.handed, upTo);
-                if (!store.advance(ch.id(), grp, upTo, n)) throw M31Problem.conflict("the receive cursor of " + ch.id() + " moved elsewhere");
-                g.acked = upTo;
-                g.received += n;
+            if (n > 0 || g.acked != floor) {
+                persist(ch, g, n, undo);
                 q.trim();
             }
-            if (release) q.release(g);
             return g.acked;
         } finally {
             q.lock.unlock();
@@ -555,8 +599,9 @@ public class ChannelService {
     }
 
     /**
-     * A stream begins: when it resumes after {@code resume}, that much is acknowledged, what stays
-     * leased beyond is given back, and the streams begun before on this cursor end. The epoch.
+     * A stream begins: when it resumes after {@code resume}, what the streams of this cursor
+     * delivered up to it is acknowledged, what they hold beyond it is given back, and the streams
+     * begun before on it end; long-poll receivers sharing the cursor keep their leases. The epoch.
      */
     long beginStream(ChannelStore.Row ch, String grp, Long resume) {
         ChannelQueue q = queue(ch.id());
@@ -567,7 +612,13 @@ public class ChannelService {
             if (resume != null) {
                 // the older streams end first, so that none of them takes what is given back
                 g.streamEpoch++;
-                ack(ch, grp, resume, true);
+                Runnable undo = g.snapshot();
+                long floor = g.acked;
+                int n = q.resumeStreams(g, resume);
+                if (n > 0 || g.acked != floor) {
+                    persist(ch, g, n, undo);
+                    q.trim();
+                }
             }
             return g.streamEpoch;
         } finally {
@@ -575,14 +626,15 @@ public class ChannelService {
         }
     }
 
-    /** A stream's end: what it still held leased is given back at once (unless a newer stream took over). */
-    void release(ChannelStore.Row ch, String grp, long epoch) {
+    /** A stream's end: what it still held leased is given back at once. */
+    void release(ChannelStore.Row ch, String grp, StreamLease held) {
         ChannelQueue q = dispatcher.queue(ch.id());
-        if (q == null) return;
+        if (q == null || held.id == 0) return;
         q.lock.lock();
         try {
             ChannelQueue.Group g = q.group(grp);
-            if (g != null && g.streamEpoch == epoch) q.release(g);
+            ChannelQueue.Lease l = g == null ? null : g.leases.get(held.id);
+            if (l != null) q.release(g, l);
         } finally {
             q.lock.unlock();
         }

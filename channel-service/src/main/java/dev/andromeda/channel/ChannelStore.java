@@ -32,8 +32,11 @@ public class ChannelStore {
         TopicPartition tp() { return new TopicPartition(topic, partition); }
     }
 
-    /** A receive cursor: the last acknowledged seq and how many messages it acknowledged. */
-    public record Group(String id, long cursor, long received) {}
+    /**
+     * A receive cursor: the last seq up to which everything is acknowledged, the seqs above it
+     * acknowledged out of order ({lo1, hi1, lo2, hi2, …}), and how many messages it acknowledged.
+     */
+    public record Group(String id, long cursor, long[] ackedAbove, long received) {}
 
     /** A cloned endpoint. */
     public record EndpointRow(String id, String end, String grp) {}
@@ -145,18 +148,32 @@ public class ChannelStore {
     // --- cursors -------------------------------------------------------------------------
 
     public List<Group> groups(String id) {
-        return jdbc.query("select id, cursor, received from groups where channel = ? order by id",
-                (rs, i) -> new Group(rs.getString(1), rs.getLong(2), rs.getLong(3)), id);
+        return jdbc.query("select id, cursor, acked_above, received from groups where channel = ? order by id",
+                (rs, i) -> new Group(rs.getString(1), rs.getLong(2), longs(rs.getArray(3)), rs.getLong(4)), id);
     }
 
     public void insertGroup(String id, String grp, long cursor) {
         jdbc.update("insert into groups (channel, id, cursor) values (?, ?, ?)", id, grp, cursor);
     }
 
-    /** Moves a cursor forward to {@code cursor}, counting {@code n} more messages received. */
-    public boolean advance(String id, String grp, long cursor, long n) {
-        return jdbc.update("update groups set cursor = ?, received = received + ? where channel = ? and id = ? and cursor < ?",
-                cursor, n, id, grp, cursor) == 1;
+    /**
+     * The cursor's acknowledged state becomes {@code cursor} and {@code ackedAbove} (seqs acknowledged
+     * out of order, {lo1, hi1, …}), counting {@code n} more messages received; false when the stored
+     * cursor is already beyond {@code cursor} (moved by someone else).
+     */
+    public boolean saveAcks(String id, String grp, long cursor, long[] ackedAbove, long n) {
+        StringBuilder text = new StringBuilder("{");
+        for (int i = 0; i < ackedAbove.length; i++) text.append(i == 0 ? "" : ",").append(ackedAbove[i]);
+        return jdbc.update("update groups set cursor = ?, acked_above = ?::bigint[], received = received + ? "
+                + "where channel = ? and id = ? and cursor <= ?", cursor, text.append('}').toString(), n, id, grp, cursor) == 1;
+    }
+
+    private static long[] longs(java.sql.Array a) throws SQLException {
+        if (a == null) return new long[0];
+        Object[] v = (Object[]) a.getArray();
+        long[] out = new long[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = ((Number) v[i]).longValue();
+        return out;
     }
 
     // --- endpoints -----------------------------------------------------------------------

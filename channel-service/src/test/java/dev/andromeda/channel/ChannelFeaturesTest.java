@@ -255,14 +255,15 @@ class ChannelFeaturesTest extends ChannelTestBase {
         // leased: the next receiver gets what follows
         assertThat(ints(list(http.get(path + "/messages?wait=5&max=1&ack=manual&lease=30").json().get("messages")))).containsExactly(3);
         sleep(1300);
-        // the lease of 1 and 2 ran out (and 3's lease belongs to the same cursor, given back with it): in order again
+        // the lease of 1 and 2 ran out: they come again first, in order, then what is new; 3 stays leased to its receiver
         List<JsonNode> again = list(http.get(path + "/messages?wait=5&max=10&ack=manual&lease=30").json().get("messages"));
-        assertThat(ints(again)).containsExactly(1, 2, 3, 4);
+        assertThat(ints(again)).containsExactly(1, 2, 4);
         long upTo = again.get(1).get("seq").asLong();
         assertThat(http.post(path + "/ack", "{\"upTo\":" + upTo + "}").json().get("acked").asLong()).isEqualTo(upTo);
-        assertProblem(http.post(path + "/ack", "{\"upTo\":" + (again.get(3).get("seq").asLong() + 100) + "}"), 409, null);
+        assertProblem(http.post(path + "/ack", "{\"upTo\":" + (again.get(2).get("seq").asLong() + 100) + "}"), 409, null);
         assertThat(http.get(path).json().get("received").asLong()).isEqualTo(2);
-        assertThat(http.post(path + "/ack", "{\"upTo\":" + again.get(3).get("seq").asLong() + "}").status()).isEqualTo(200);
+        // without leaseId the ack is cumulative on the cursor: 3, held by the other lease, too
+        assertThat(http.post(path + "/ack", "{\"upTo\":" + again.get(2).get("seq").asLong() + "}").status()).isEqualTo(200);
         assertThat(http.get(path + "/messages?wait=1&ack=manual").json().get("messages").size()).isZero();
         assertThat(http.get(path).json().get("received").asLong()).isEqualTo(4);
         assertProblem(http.get(path + "/messages?ack=sometimes"), 400, "ack");

@@ -83,6 +83,55 @@ class ChannelRestartTest {
         }
     }
 
+    @Test
+    void whatWasAcknowledgedOutOfOrderStaysAcknowledgedAcrossARestart() {
+        String ch;
+        long firstOfA;
+        ConfigurableApplicationContext first = start();
+        try {
+            TestHttp http = http(first);
+            ch = http.post("/ch", "{\"type\":\"Int\"}").json().get("uri").asString();
+            for (int i = 1; i <= 6; i++) assertThat(http.post(ch + "/messages", Integer.toString(i)).status()).isEqualTo(202);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (http.get(ch).json().get("endpoints").get(1).path("backlog").asLong() < 6 && System.nanoTime() < deadline) sleep(50);
+            // two receivers share the cursor: A holds 1..3, B holds 4..6 and acknowledges its lease
+            JsonNode a = http.get(ch + "/messages?wait=5&max=3&ack=manual&lease=600").json();
+            JsonNode b = http.get(ch + "/messages?wait=5&max=3&ack=manual&lease=600").json();
+            assertThat(b.get("messages").get(0).get("value").asInt()).isEqualTo(4);
+            firstOfA = a.get("messages").get(0).get("seq").asLong();
+            long lastOfB = b.get("messages").get(2).get("seq").asLong();
+            var acked = http.post(ch + "/ack?leaseId=" + b.get("leaseId").asLong(), "{\"upTo\":" + lastOfB + "}");
+            assertThat(acked.status()).as(acked.body()).isEqualTo(200);
+            // the floor stays below A's messages: 4..6 are acknowledged above it
+            assertThat(acked.json().get("acked").asLong()).isLessThan(firstOfA);
+        } finally {
+            first.close();
+        }
+
+        // A's lease dies with the service; B's acknowledgement does not
+        ConfigurableApplicationContext second = start();
+        try {
+            TestHttp http = http(second);
+            assertThat(take(http, ch, 3, 100)).containsExactly(1, 2, 3);
+            assertThat(http.get(ch + "/messages?wait=1").json().get("messages").size()).isZero();
+            JsonNode info = http.get(ch).json();
+            assertThat(info.get("received").asLong()).isEqualTo(6);
+            assertThat(info.get("endpoints").get(1).get("backlog").asLong()).isZero();
+            assertThat(http.post(ch + "/messages", "7").status()).isEqualTo(202);
+            assertThat(take(http, ch, 1, 100)).containsExactly(7);
+        } finally {
+            second.close();
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Receives exactly {@code n} values (batches of at most {@code max}); fails after 30 s. */
     private static List<Integer> take(TestHttp http, String ch, int n, int max) {
         List<Integer> got = new ArrayList<>();

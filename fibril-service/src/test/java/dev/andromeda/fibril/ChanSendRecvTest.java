@@ -260,4 +260,90 @@ class ChanSendRecvTest {
         assertThat(maxes.subList(0, 7)).containsExactly(1, 2, 4, 8, 16, 32, 64);
         for (int i = 1; i < maxes.size(); i++) assertThat(maxes.get(i)).isEqualTo(Math.min(5000, 2 * maxes.get(i - 1)));
     }
+
+    /** A channel of Ints opened at the fake service, its messages 1..n sent, and its recv endpoint as a spawn argument. */
+    private tools.jackson.databind.node.ObjectNode sharedEndpoint(dev.andromeda.fibril.mantle.Mantle.Opened o) {
+        return TestNode.F.objectNode().put("$ch", "/ch/" + o.id()).put("end", "recv").put("cap", o.recvCap());
+    }
+
+    private dev.andromeda.fibril.mantle.Mantle.Opened openInts() {
+        return node.mantle.openChannel(TestNode.F.objectNode().put("type", "Int").put("mode", "async").put("capabilities", true)).join();
+    }
+
+    private void sendInts(dev.andromeda.fibril.mantle.Mantle.Opened o, int from, int to) {
+        for (int i = from; i <= to; i++) node.mantle.send(o.id(), o.sendCap(), TestNode.F.numberNode(i), "k" + i, 0).join();
+    }
+
+    private Fibril spawnWith(String script, JsonNode arg) {
+        return node.nucleus.spawn(new dev.andromeda.fibril.nucleus.SpawnSpec(dev.andromeda.fibril.nucleus.Program.Kind.SCRIPT, script, null,
+                TestNode.F.arrayNode().add(arg), TestNode.F.objectNode(), null, null, null));
+    }
+
+    private static void awaitTrue(java.util.function.BooleanSupplier cond, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("never: " + what);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void twoFibrilsSharingAReceiveEndpointConsumeEveryMessageOnceThoughOneDiesHoldingALease() throws Exception {
+        node.mantle.leaseSeconds = 1;
+        var o = openInts();
+        sendInts(o, 1, 5);
+        JsonNode recv = sharedEndpoint(o);
+        // A takes the first message and hangs: to the service it is dead, its lease runs out
+        Fibril a = spawnWith("var sys = require('sys'), v = sys.args[0].recv(); sys.sleep(60000); v", recv);
+        awaitTrue(() -> node.mantle.leasesOut(o.id()) == 1, "A holds a lease");
+        // B, on the same endpoint, consumes 2..5 and waits; A's lease runs out; 6..10 come
+        Fibril b = spawnWith("var r = require('sys').args[0], got = []; for (var i = 0; i < 9; i++) got.push(r.recv()); got", recv);
+        Thread.sleep(1500);
+        sendInts(o, 6, 10);
+        TestNode.await(b, java.time.Duration.ofSeconds(20));
+        assertThat(b.state()).as(b.error()).isEqualTo(Fibril.State.DONE);
+        // A's message comes to B, first of what B had not seen, before what is new
+        assertThat(b.result().valueStream().map(JsonNode::asInt).toList()).containsExactly(2, 3, 4, 5, 1, 6, 7, 8, 9);
+        node.nucleus.kill(a.id());
+        TestNode.await(a, java.time.Duration.ofSeconds(10));
+        // the rest, for a plain receiver; then every message was acknowledged exactly once
+        assertThat(node.mantle.receive(o.id(), o.recvCap(), 0, 10, 0, 0).join().values()).extracting(JsonNode::asInt).containsExactly(10);
+        Map<Long, Integer> acked = node.mantle.ackedCounts(o.id());
+        assertThat(acked.keySet()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L);
+        assertThat(acked.values()).allMatch(n -> n == 1);
+    }
+
+    @Test
+    void whatAFibrilConsumedAndComesAgainAfterTheServiceForgotItsLeaseIsDroppedAndAcknowledged() throws Exception {
+        var o = openInts();
+        sendInts(o, 1, 3);
+        Fibril f = spawnWith("var sys = require('sys'), r = sys.args[0], got = [];"
+                + " for (var i = 0; i < 3; i++) got.push(r.recv()); sys.sleep(1500);"
+                + " for (var j = 0; j < 3; j++) got.push(r.recv()); got", sharedEndpoint(o));
+        // it consumed 1..3 (2 and 3 not yet acknowledged) and sleeps: the service restarts, 4..6 come
+        awaitTrue(() -> node.mantle.receiveMaxes.size() >= 2 && node.mantle.leasesOut(o.id()) == 1, "the second poll");
+        Thread.sleep(300);
+        node.mantle.forgetLeases(o.id());
+        sendInts(o, 4, 6);
+        TestNode.await(f, java.time.Duration.ofSeconds(20));
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result().valueStream().map(JsonNode::asInt).toList()).containsExactly(1, 2, 3, 4, 5, 6);
+        Map<Long, Integer> acked = node.mantle.ackedCounts(o.id());
+        assertThat(acked.keySet()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+        assertThat(acked.values()).allMatch(n -> n == 1);
+    }
+
+    @Test
+    void aFibrilKilledWhileItsPollWaitsGivesWhatThePollTookBackAtOnce() throws Exception {
+        var o = openInts();
+        Fibril f = spawnWith("require('sys').args[0].recv()", sharedEndpoint(o));
+        awaitTrue(() -> !node.mantle.receiveMaxes.isEmpty(), "the poll waits at the service");
+        Thread.sleep(100);
+        node.nucleus.kill(f.id());
+        TestNode.await(f, java.time.Duration.ofSeconds(10));
+        // the waiting poll takes the message under a lease of 120 s for a fibril that is gone
+        sendInts(o, 1, 1);
+        awaitTrue(() -> node.mantle.leasesOut(o.id()) == 0, "the dead fibril's lease given back");
+        assertThat(node.mantle.receive(o.id(), o.recvCap(), 0, 10, 0, 0).join().values()).extracting(JsonNode::asInt).containsExactly(1);
+    }
 }

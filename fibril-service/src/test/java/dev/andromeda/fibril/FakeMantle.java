@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -48,6 +49,7 @@ public final class FakeMantle implements Mantle {
         final ArrayDeque<CompletableFuture<Received>> waiters = new ArrayDeque<>();
         /** The max each waiting receive asked for: it gets no more than that, as at the real service. */
         final Map<CompletableFuture<Received>, Integer> waiterMax = new HashMap<>();
+        final Map<CompletableFuture<Received>, Integer> waiterLease = new HashMap<>();
         final Set<String> keys = ConcurrentHashMap.newKeySet();
         /** Sync sends waiting for a receiver to take their seq, as at the real service. */
         final Map<Long, CompletableFuture<JsonNode>> untaken = new HashMap<>();
@@ -70,21 +72,83 @@ public final class FakeMantle implements Mantle {
             }
         }
 
-        Received take(int max) {
+        /** Leased messages, each lease on its own as at the service; what a lease gives back goes first. */
+        final TreeMap<Long, JsonNode> returned = new TreeMap<>();
+        final Map<Long, TreeMap<Long, JsonNode>> leases = new HashMap<>();
+        final Map<Long, Long> leaseUntil = new HashMap<>();
+        long nextLease = 1;
+        /** seq → how many times it was acknowledged (auto, or by an ack): exactly once is 1 each. */
+        final Map<Long, Integer> ackCounts = new TreeMap<>();
+
+        Received take(int max, int leaseSeconds) {
+            expire();
             List<JsonNode> out = new ArrayList<>();
             List<Long> s = new ArrayList<>();
+            while (!returned.isEmpty() && out.size() < max) {
+                var e = returned.pollFirstEntry();
+                s.add(e.getKey());
+                out.add(e.getValue());
+            }
             while (!values.isEmpty() && out.size() < max) {
                 out.add(values.poll());
                 s.add(seqs.poll());
                 CompletableFuture<JsonNode> sender = untaken.remove(s.get(s.size() - 1));
                 if (sender != null) sender.complete(F.objectNode().put("taken", true));
             }
-            return new Received(out, s, false);
+            if (leaseSeconds <= 0 || out.isEmpty()) {
+                s.forEach(seq -> ackCounts.merge(seq, 1, Integer::sum));
+                return new Received(out, s, false);
+            }
+            long id = nextLease++;
+            TreeMap<Long, JsonNode> held = new TreeMap<>();
+            for (int i = 0; i < s.size(); i++) held.put(s.get(i), out.get(i));
+            leases.put(id, held);
+            leaseUntil.put(id, System.nanoTime() + TimeUnit.SECONDS.toNanos(leaseSeconds));
+            return new Received(out, s, false, id);
+        }
+
+        /** Leases that ran out give their messages back. */
+        void expire() {
+            long now = System.nanoTime();
+            for (var it = leaseUntil.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (now - e.getValue() <= 0) continue;
+                it.remove();
+                returned.putAll(leases.remove(e.getKey()));
+            }
+        }
+
+        /**
+         * A lease's seqs up to upTo, or with leaseId 0 the whole cursor's. An unknown or expired lease
+         * acknowledges nothing here (the service still takes a late ack for what nobody took since).
+         */
+        void ack(long upTo, boolean release, long leaseId) {
+            expire();
+            List<Long> ids = leaseId != 0 ? List.of(leaseId) : List.copyOf(leases.keySet());
+            for (long id : ids) {
+                TreeMap<Long, JsonNode> held = leases.get(id);
+                if (held == null) continue;
+                var done = held.headMap(upTo, true);
+                done.keySet().forEach(seq -> ackCounts.merge(seq, 1, Integer::sum));
+                done.clear();
+                if (release || held.isEmpty()) {
+                    returned.putAll(held);
+                    leases.remove(id);
+                    leaseUntil.remove(id);
+                }
+            }
+            if (leaseId == 0) {
+                var done = returned.headMap(upTo, true);
+                done.keySet().forEach(seq -> ackCounts.merge(seq, 1, Integer::sum));
+                done.clear();
+            }
         }
     }
 
     /** Every ack the nucleus made: channel → the last upTo (what it acknowledged as consumed). */
     final Map<String, Long> acks = new ConcurrentHashMap<>();
+    /** When set, the seconds every manual receive is leased for (instead of what it asks). */
+    volatile int leaseSeconds;
     /** NDJSON batches sent (their sizes), to see group commit at work. */
     final List<Integer> batches = new CopyOnWriteArrayList<>();
     /** The idempotency key of every send attempt, retries included. */
@@ -449,7 +513,8 @@ public final class FakeMantle implements Mantle {
             if (!c.waiters.isEmpty()) {
                 CompletableFuture<Received> w = c.waiters.poll();
                 Integer max = c.waiterMax.remove(w);
-                Received r = c.take(max == null ? Integer.MAX_VALUE : max);
+                Integer lease = c.waiterLease.remove(w);
+                Received r = c.take(max == null ? Integer.MAX_VALUE : max, lease == null ? 0 : lease);
                 net.execute(() -> w.complete(r));
             }
             return F.objectNode().put("duplicate", false).put("seq", c.next - vs.size() + 1).put("last", c.next);
@@ -457,7 +522,7 @@ public final class FakeMantle implements Mantle {
     }
 
     @Override
-    public CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo) {
+    public CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo, long ackLease) {
         Chan c = channels.get(channel);
         if (c == null) return CompletableFuture.failedFuture(problem(404, "no channel " + channel));
         try {
@@ -467,15 +532,20 @@ public final class FakeMantle implements Mantle {
         }
         if (ackUpTo > 0) acks.merge(channel, ackUpTo, Math::max);
         receiveMaxes.add(max);
+        int lease = leaseSeconds > 0 && this.leaseSeconds > 0 ? this.leaseSeconds : leaseSeconds;
         synchronized (c) {
-            if (!c.values.isEmpty()) return CompletableFuture.completedFuture(c.take(max));
+            if (ackUpTo > 0 && leaseSeconds > 0) c.ack(ackUpTo, false, ackLease);
+            c.expire();
+            if (!c.values.isEmpty() || !c.returned.isEmpty()) return CompletableFuture.completedFuture(c.take(max, lease));
             if (c.closed || waitSeconds == 0) return CompletableFuture.completedFuture(new Received(List.of(), List.of(), c.closed));
             CompletableFuture<Received> w = new CompletableFuture<>();
             c.waiters.add(w);
             c.waiterMax.put(w, max);
+            c.waiterLease.put(w, lease);
             timer.schedule(() -> {
                 synchronized (c) {
                     c.waiterMax.remove(w);
+                    c.waiterLease.remove(w);
                     if (c.waiters.remove(w)) w.complete(new Received(List.of(), List.of(), c.closed));
                 }
             }, waitSeconds, TimeUnit.SECONDS);
@@ -484,14 +554,44 @@ public final class FakeMantle implements Mantle {
     }
 
     @Override
-    public CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release) {
+    public CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release, long leaseId) {
         return async(() -> {
             Chan c = channels.get(channel);
             if (c == null) throw problem(404, "no channel " + channel);
             c.check(cap, c.recvCap, "recv");
+            synchronized (c) {
+                c.ack(upTo, release, leaseId);
+            }
             acks.merge(channel, upTo, Math::max);
             return acks.get(channel);
         });
+    }
+
+    /** The channel service restarts: every lease is forgotten and what it held is handed out again. */
+    void forgetLeases(String channel) {
+        Chan c = channels.get(channel);
+        synchronized (c) {
+            c.leases.values().forEach(c.returned::putAll);
+            c.leases.clear();
+            c.leaseUntil.clear();
+        }
+    }
+
+    /** How many leases of a channel are out. */
+    int leasesOut(String channel) {
+        Chan c = channels.get(channel);
+        synchronized (c) {
+            c.expire();
+            return c.leases.size();
+        }
+    }
+
+    /** How many times each seq of a channel was acknowledged (exactly once: 1 each). */
+    Map<Long, Integer> ackedCounts(String channel) {
+        Chan c = channels.get(channel);
+        synchronized (c) {
+            return new TreeMap<>(c.ackCounts);
+        }
     }
 
     @Override

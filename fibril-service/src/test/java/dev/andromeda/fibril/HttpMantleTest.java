@@ -134,9 +134,15 @@ class HttpMantleTest {
         assertThat(r.seqs()).containsExactly(1L);
         mantle.receive("ch-1", "r0.y", 30, 100, 60, 41).join();
         assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=30&max=100&ack=manual&lease=60&upTo=41");
+        mantle.receive("ch-1", "r0.y", 30, 100, 60, 41, 77).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/messages?wait=30&max=100&ack=manual&lease=60&upTo=41&leaseId=77");
         mantle.ack("ch-1", "r0.y", 7, true).join();
         assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/ack?release=true");
         assertThat(seen.get(seen.size() - 1).body()).isEqualTo("{\"upTo\":7}");
+        mantle.ack("ch-1", "r0.y", 7, true, 77).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/ack?release=true&leaseId=77");
+        mantle.ack("ch-1", "r0.y", 7, false, 77).join();
+        assertThat(seen.get(seen.size() - 1).uri()).isEqualTo("/ch/ch-1/ack?leaseId=77");
         assertThatThrownBy(() -> mantle.send("gone", null, JsonNodeFactory.instance.numberNode(1), null, 0).join())
                 .hasCauseInstanceOf(ServiceClient.RemoteProblem.class).hasMessageContaining("closed");
         // a 429 carries the Retry-After the channel asked for

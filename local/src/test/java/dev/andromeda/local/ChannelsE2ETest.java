@@ -160,6 +160,65 @@ class ChannelsE2ETest {
         assertThat(r.get(2).get(1).asLong()).as("second rendezvous").isGreaterThanOrEqualTo(300);
     }
 
+    @Test
+    void twoFibrilWorkersOnOneReceiveEndpointConsumeEveryMessageOnceThoughOneIsKilledHoldingMessages() throws Exception {
+        JsonNode in = json.readTree(call("POST", "/ch", "{\"type\":\"Int\",\"capabilities\":true}", Map.of()).body());
+        JsonNode out = json.readTree(call("POST", "/ch", "{\"type\":\"Int\",\"capabilities\":true}", Map.of()).body());
+        String inPath = in.get("uri").asString(), outPath = out.get("uri").asString();
+        String inSend = in.get("send").get("cap").asString(), inRecv = in.get("recv").get("cap").asString();
+        StringBuilder lines = new StringBuilder();
+        for (int i = 1; i <= 40; i++) lines.append(i).append('\n');
+        HttpResponse<String> sent = call("POST", inPath + "/messages", lines.toString(), Map.of("X-M31-Cap", inSend, "Content-Type", "application/x-ndjson"));
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(202);
+        // each worker passes on what it consumed; A is slow and holds a leased batch it has not consumed when it is killed
+        String worker = """
+                var sys = require('sys'), r = sys.args[0], o = sys.args[1], pause = sys.args[2], n = 0;
+                for (var v = r.recv(); v !== null; v = r.recv()) { o.send(v); n++; if (pause) sys.sleep(pause); }
+                n
+                """;
+        List<Object> recv = List.of(Map.of("$ch", inPath, "end", "recv", "cap", inRecv), Map.of("$ch", outPath, "end", "send", "cap", out.get("send").get("cap").asString()));
+        String outRecv = out.get("recv").get("cap").asString();
+        List<Integer> got = new ArrayList<>();
+        // A takes batches of 1, 2, 4: once it passed on 4, it holds 5..7 and consumes one a second
+        // (so it still holds some when it is killed, even on a busy machine)
+        String a = spawn(worker, "E0", recv, 1000);
+        collect(outPath, outRecv, got, 4);
+        // B takes the rest at once and acknowledges it (its ack must not cover what A holds)
+        String b = spawn(worker, "E1", recv, 0);
+        collect(outPath, outRecv, got, 37);
+        HttpResponse<String> killed = call("DELETE", "/fibrils/" + a, null, Map.of());
+        assertThat(killed.statusCode()).as(killed.body()).isEqualTo(200);
+        // what A held and had not consumed goes to B at once; then the channel closes and B ends
+        collect(outPath, outRecv, got, 40);
+        assertThat(call("DELETE", inPath, null, Map.of("X-M31-Cap", inSend)).statusCode()).isEqualTo(204);
+        JsonNode fb = json.readTree(call("GET", "/fibrils/" + b + "?wait=60", null, Map.of()).body());
+        assertThat(fb.get("state").asString()).as(fb.toString()).isEqualTo("done");
+        assertThat(json.readTree(call("GET", outPath + "/messages?wait=1", null, Map.of("X-M31-Cap", outRecv)).body()).get("messages")).isEmpty();
+        assertThat(got.stream().sorted().toList()).as("each of 1..40 passed on exactly once (B passed on %d)", fb.get("result").asInt())
+                .isEqualTo(java.util.stream.IntStream.rangeClosed(1, 40).boxed().toList());
+        assertThat(fb.get("result").asInt()).as("B passed on what A held and did not consume").isGreaterThan(33);
+        JsonNode view = json.readTree(call("GET", inPath, null, Map.of("X-M31-Cap", inRecv)).body());
+        assertThat(view.get("received").asLong()).isEqualTo(40);
+    }
+
+    /** Receives from {@code path} into {@code got} until it holds {@code n} (30 s at most). */
+    static void collect(String path, String cap, List<Integer> got, int n) throws Exception {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        while (got.size() < n && System.nanoTime() < deadline) {
+            json.readTree(call("GET", path + "/messages?wait=1&max=100", null, Map.of("X-M31-Cap", cap)).body())
+                    .get("messages").forEach(m -> got.add(m.get("value").asInt()));
+        }
+        assertThat(got.size()).as("passed on so far: " + got).isGreaterThanOrEqualTo(n);
+    }
+
+    static String spawn(String script, String node, List<Object> endpoints, int pause) throws Exception {
+        List<Object> args = new ArrayList<>(endpoints);
+        args.add(pause);
+        HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script, "node", node, "args", args)), Map.of());
+        assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);
+        return json.readTree(spawned.body()).get("id").asString();
+    }
+
     static JsonNode runFibril(String script) throws Exception {
         HttpResponse<String> spawned = call("POST", "/fibrils", json.writeValueAsString(Map.of("source", script, "node", "E0")), Map.of());
         assertThat(spawned.statusCode()).as(spawned.body()).isEqualTo(201);

@@ -153,9 +153,10 @@ public final class HttpMantle implements Mantle {
     }
 
     @Override
-    public CompletableFuture<Received> receive(String ch, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo) {
+    public CompletableFuture<Received> receive(String ch, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo, long ackLease) {
         String url = channel() + "/ch/" + seg(ch) + "/messages?wait=" + waitSeconds + "&max=" + max
-                + (leaseSeconds > 0 ? "&ack=manual&lease=" + leaseSeconds + (ackUpTo > 0 ? "&upTo=" + ackUpTo : "") : "");
+                + (leaseSeconds > 0 ? "&ack=manual&lease=" + leaseSeconds
+                        + (ackUpTo > 0 ? "&upTo=" + ackUpTo + (ackLease != 0 ? "&leaseId=" + ackLease : "") : "") : "");
         return client.sendAsync("GET", url, null, JsonNode.class, Duration.ofSeconds(waitSeconds + 30L), capHeader(cap)).thenApply(n -> {
             List<JsonNode> values = new ArrayList<>();
             List<Long> seqs = new ArrayList<>();
@@ -163,13 +164,14 @@ public final class HttpMantle implements Mantle {
                 values.add(m.get("value"));
                 seqs.add(m.path("seq").asLong());
             }
-            return new Received(values, seqs, n.path("closed").asBoolean(false));
+            return new Received(values, seqs, n.path("closed").asBoolean(false), n.path("leaseId").asLong(0));
         });
     }
 
     @Override
-    public CompletableFuture<Long> ack(String ch, String cap, long upTo, boolean release) {
-        String url = channel() + "/ch/" + seg(ch) + "/ack" + (release ? "?release=true" : "");
+    public CompletableFuture<Long> ack(String ch, String cap, long upTo, boolean release, long leaseId) {
+        String url = channel() + "/ch/" + seg(ch) + "/ack" + (release ? "?release=true" : "")
+                + (leaseId != 0 ? (release ? "&" : "?") + "leaseId=" + leaseId : "");
         return client.sendAsync("POST", url, F.objectNode().put("upTo", upTo), JsonNode.class, TIMEOUT, capHeader(cap))
                 .thenApply(n -> n == null ? upTo : n.path("acked").asLong(upTo));
     }

@@ -23,8 +23,15 @@ public interface Mantle {
     /** A space as the store lists it: its name and the name of its key attribute. */
     record SpaceInfo(String name, String key) {}
 
-    /** What one receive brought: the values and their seqs, in order, and whether the channel is closed. */
-    record Received(List<JsonNode> values, List<Long> seqs, boolean closed) {}
+    /**
+     * What one receive brought: the values and their seqs, in order, whether the channel is closed,
+     * and the lease they are held under (0 when acknowledged as answered, or nothing came).
+     */
+    record Received(List<JsonNode> values, List<Long> seqs, boolean closed, long leaseId) {
+        public Received(List<JsonNode> values, List<Long> seqs, boolean closed) {
+            this(values, seqs, closed, 0);
+        }
+    }
 
     /** A channel just created: its id and its two endpoints' capabilities (null when it requires none). */
     record Opened(String id, String sendCap, String recvCap) {}
@@ -84,12 +91,27 @@ public interface Mantle {
     /**
      * Long-polls for up to {@code waitSeconds}; an empty, open result means "nothing yet".
      * {@code leaseSeconds} 0: acknowledged as answered; else leased until {@link #ack}, and
-     * {@code ackUpTo} > 0 acknowledges up to that seq first, in the same request.
+     * {@code ackUpTo} > 0 acknowledges up to that seq first, in the same request: only lease
+     * {@code ackLease}'s seqs when it is not 0 (receivers sharing the cursor), else cumulatively.
      */
-    CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo);
+    CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo, long ackLease);
 
-    /** Acknowledges up to {@code upTo}; {@code release} gives back what stays leased beyond it. Completes with the cursor. */
-    CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release);
+    /** As above, a cumulative ack (a receiver alone on its cursor). */
+    default CompletableFuture<Received> receive(String channel, String cap, int waitSeconds, int max, int leaseSeconds, long ackUpTo) {
+        return receive(channel, cap, waitSeconds, max, leaseSeconds, ackUpTo, 0);
+    }
+
+    /**
+     * Acknowledges up to {@code upTo}: only lease {@code leaseId}'s seqs when it is not 0, else
+     * everything on the cursor; {@code release} gives back what stays leased beyond it (of that
+     * lease, or of every lease). Completes with the cursor's floor.
+     */
+    CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release, long leaseId);
+
+    /** As above, cumulatively on the cursor. */
+    default CompletableFuture<Long> ack(String channel, String cap, long upTo, boolean release) {
+        return ack(channel, cap, upTo, release, 0);
+    }
 
     CompletableFuture<Void> closeChannel(String channel, String cap);
 

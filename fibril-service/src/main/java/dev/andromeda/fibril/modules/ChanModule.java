@@ -40,8 +40,10 @@ import tools.jackson.databind.node.ObjectNode;
  * waiting, and acknowledges what the fibril consumed only when it asks for more, or at its end.
  * So an acknowledgement always follows the state that consumed the message: a fibril that moves
  * takes its unconsumed messages and its unacknowledged seq along, and acknowledges from the new
- * node. Seqs at or below the last consumed one are dropped, so a lease that ran out and handed the
- * same messages out again cannot make them arrive twice.
+ * node. Each poll's messages are a lease of their own at the service, and the ack names it, so
+ * fibrils sharing a receive endpoint never acknowledge each other's messages; what this fibril
+ * consumed and may not have been acknowledged (its lease ran out, the service restarted) is
+ * dropped if it comes again, while another receiver's messages given back are delivered.
  */
 final class ChanModule {
 
@@ -219,16 +221,24 @@ final class ChanModule {
     // --- receiving ----------------------------------------------------------------------------
 
     /**
-     * What a fibril took from one receive endpoint and has not consumed yet, and how far it
-     * consumed and acknowledged. A per-fibril local: it travels with the fibril. A clone (another
-     * id) starts with an empty one that only remembers how far the original had consumed.
+     * What a fibril took from one receive endpoint and has not consumed yet, the lease it holds them
+     * under and how far in that lease it consumed. A per-fibril local: it travels with the fibril. A
+     * clone (another id) starts with an empty one.
      */
     static final class Inbox implements Serializable {
-        @Serial private static final long serialVersionUID = 1L;
+        @Serial private static final long serialVersionUID = 2L;
         String owner;
-        long consumed;
-        long acked;
+        /** The lease of the last poll's messages at the channel service (0: none). */
+        long lease;
+        /** How far in that lease the fibril consumed: what its next ack covers (0: nothing to acknowledge). */
+        long upTo;
+        /** The last poll's seqs; those before {@link #next} are consumed, and not yet known acknowledged. */
         long[] seqs = new long[0];
+        /**
+         * Per message, the seq that consuming it acknowledges up to: past its own when the messages
+         * after it in the lease were dropped as consumed before (null: each its own).
+         */
+        long[] ackTo;
         /** The messages as they came (parsed once); not written in a packet: {@link #values} is. */
         transient JsonNode[] nodes = new JsonNode[0];
         /** The unconsumed messages' JSON text, made only when the inbox travels (see writeObject). */
@@ -246,7 +256,7 @@ final class ChanModule {
 
         /** The next buffered message, now consumed. */
         JsonNode take() {
-            consumed = seqs[next];
+            upTo = ackTo != null ? ackTo[next] : seqs[next];
             JsonNode v;
             if (nodes != null) {
                 v = nodes[next];
@@ -268,22 +278,46 @@ final class ChanModule {
             out.defaultWriteObject();
         }
 
-        /** A poll's messages, without any at or below what was consumed (a lease ran out and they came again). */
-        void fill(List<Long> s, List<JsonNode> v) {
+        /** True when this fibril consumed {@code seq} from its last poll (its ack may not have counted). */
+        boolean consumed(long seq) {
+            int i = java.util.Arrays.binarySearch(seqs, 0, next, seq);
+            return i >= 0;
+        }
+
+        /**
+         * A poll's messages (held under {@code leaseId}), without those this fibril consumed from
+         * the poll before: the ack that came with this poll may have found no lease (the service
+         * restarted, or the lease ran out and the messages were handed out again), so they can come
+         * back. Only this fibril's own are dropped: another receiver's, given back when its lease ran
+         * out, are delivered. A dropped one is still acknowledged, with the message before it.
+         */
+        void fill(List<Long> s, List<JsonNode> v, long leaseId) {
             long[] keep = new long[s.size()];
+            long[] to = new long[s.size()];
             JsonNode[] vals = new JsonNode[s.size()];
+            boolean dropped = false;
             int n = 0;
-            long floor = consumed;
+            long droppedBefore = 0;
             for (int i = 0; i < s.size(); i++) {
-                if (s.get(i) <= floor) continue;
-                floor = s.get(i);
-                keep[n] = floor;
+                long seq = s.get(i);
+                if (consumed(seq)) {
+                    dropped = true;
+                    if (n > 0) to[n - 1] = seq;
+                    else droppedBefore = seq;
+                    continue;
+                }
+                keep[n] = seq;
+                to[n] = seq;
                 vals[n++] = v.get(i) == null ? tools.jackson.databind.node.NullNode.getInstance() : v.get(i);
             }
             seqs = n == keep.length ? keep : java.util.Arrays.copyOf(keep, n);
+            ackTo = dropped ? java.util.Arrays.copyOf(to, n) : null;
             nodes = n == vals.length ? vals : java.util.Arrays.copyOf(vals, n);
             values = null;
             next = 0;
+            lease = leaseId;
+            // dropped ones before every delivered one (or all of them): acknowledged with the next poll
+            upTo = n == 0 ? (dropped ? s.get(s.size() - 1) : 0) : droppedBefore;
         }
     }
 
@@ -293,16 +327,20 @@ final class ChanModule {
         if (in == null || !f.id().equals(in.owner)) {
             Inbox fresh = new Inbox();
             fresh.owner = f.id();
-            // a clone: the original's unconsumed messages stay the original's; what was consumed before the fork is
-            if (in != null) fresh.consumed = fresh.acked = in.consumed;
+            // a clone: the original's messages and lease stay the original's; what it consumed
+            // before the fork is not delivered to the clone should it come back
+            if (in != null) {
+                fresh.seqs = java.util.Arrays.copyOf(in.seqs, in.next);
+                fresh.next = in.next;
+            }
             f.locals().put(key, fresh);
             in = fresh;
         }
         return in;
     }
 
-    /** What a poll brought, and how far it acknowledged before polling. */
-    private record Polled(String channel, String cap, Mantle.Received got, long ackedTo) {}
+    /** What a poll brought. */
+    private record Polled(String channel, String cap, Mantle.Received got) {}
 
     private static final Suspension.ToJs RECEIVED = (cx, scope, v) -> {
         Fibril f = Fibril.current(cx);
@@ -310,9 +348,8 @@ final class ChanModule {
         if (v instanceof LocalRendezvous.Handed h) return f.nucleus().toJs(cx, scope, h.value());
         Polled p = (Polled) v;
         Inbox in = inbox(f, p.channel(), p.cap());
-        in.acked = Math.max(in.acked, p.ackedTo());
         in.batch = Math.min(BATCH, Math.max(1, in.batch) * 2);
-        in.fill(p.got().seqs(), p.got().values());
+        in.fill(p.got().seqs(), p.got().values(), p.got().leaseId());
         if (!in.buffered()) return null; // closed and drained
         return f.nucleus().toJs(cx, scope, in.take());
     };
@@ -339,19 +376,18 @@ final class ChanModule {
     }
 
     /**
-     * Acknowledges what the fibril consumed (it asks for more: the state that consumed it is the
-     * one that goes on) in the same request as the poll, and polls until a message comes or the
-     * channel is closed and drained. Between two polls, if the fibril is asked to move, it stops
-     * with {@link Suspension#AGAIN}: the receive starts again where the fibril goes; a poll in
-     * flight is never cut.
+     * Acknowledges what the fibril consumed of its lease (it asks for more: the state that
+     * consumed it is the one that goes on) in the same request as the poll, and polls until a
+     * message comes or the channel is closed and drained. Between two polls, if the fibril is asked
+     * to move, it stops with {@link Suspension#AGAIN}: the receive starts again where the fibril
+     * goes; a poll in flight is never cut.
      */
     static CompletableFuture<Object> poll(Mantle mantle, Fibril f, String channel, String cap) {
         Inbox in = inbox(f, channel, cap);
-        long consumed = in.consumed;
-        long ackUpTo = consumed > in.acked ? consumed : 0;
         int max = Math.max(1, Math.min(BATCH, in.batch));
         LocalRendezvous rendezvous = f.nucleus().modules().chan().rendezvous;
-        return pollAgain(mantle, channel, cap, max, ackUpTo, Math.max(in.acked, ackUpTo), consumed, () -> f.transfer() != null)
+        BooleanSupplier ended = () -> f.state().ended() || f.state() == Fibril.State.ENDING;
+        return pollAgain(mantle, channel, cap, max, in.upTo, in.lease, in, () -> f.transfer() != null, ended)
                 .whenComplete((v, e) -> {
                     // the service let this receiver through: it may take handovers in memory for a while
                     if (v instanceof Polled p && p.got().closed()) rendezvous.closed(channel);
@@ -359,14 +395,25 @@ final class ChanModule {
                 });
     }
 
-    private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, int max, long ackUpTo, long acked,
-                                                       long consumed, BooleanSupplier stop) {
-        return mantle.receive(channel, cap, POLL_SECONDS, max, LEASE_SECONDS, ackUpTo).thenCompose(r -> {
-            boolean fresh = r.seqs().stream().anyMatch(s -> s > consumed);
-            if (fresh || r.closed()) return CompletableFuture.completedFuture((Object) new Polled(channel, cap, r, acked));
-            if (stop.getAsBoolean()) return CompletableFuture.completedFuture(Suspension.AGAIN);
-            // acknowledged with the first poll; the next ones only wait
-            return pollAgain(mantle, channel, cap, max, 0, acked, consumed, stop);
+    private static CompletableFuture<Object> pollAgain(Mantle mantle, String channel, String cap, int max, long ackUpTo, long ackLease,
+                                                       Inbox in, BooleanSupplier stop, BooleanSupplier ended) {
+        return mantle.receive(channel, cap, POLL_SECONDS, max, LEASE_SECONDS, ackUpTo, ackLease).thenCompose(r -> {
+            if (r.leaseId() != 0 && ended.getAsBoolean()) {
+                // the fibril was killed while this poll waited: what it took goes to the other receivers now, not in LEASE_SECONDS
+                return mantle.ack(channel, cap, 0, true, r.leaseId()).handle((v, e) -> (Object) Suspension.AGAIN);
+            }
+            boolean fresh = r.seqs().stream().anyMatch(s -> !in.consumed(s));
+            if (fresh || r.closed()) return CompletableFuture.completedFuture((Object) new Polled(channel, cap, r));
+            // only what this fibril consumed came back: acknowledged with the next poll, under the lease it came in
+            long upTo = r.seqs().isEmpty() ? 0 : r.seqs().get(r.seqs().size() - 1);
+            if (stop.getAsBoolean()) {
+                if (upTo > 0) {
+                    in.lease = r.leaseId();
+                    in.upTo = upTo;
+                }
+                return CompletableFuture.completedFuture(Suspension.AGAIN);
+            }
+            return pollAgain(mantle, channel, cap, max, upTo, r.leaseId(), in, stop, ended);
         });
     }
 
@@ -389,12 +436,12 @@ final class ChanModule {
         Mantle mantle = f.mantle();
         for (var e : f.locals().entrySet()) {
             if (!(e.getValue() instanceof Inbox in) || !e.getKey().startsWith(INBOX) || !f.id().equals(in.owner)) continue;
-            if (in.consumed <= in.acked && !in.buffered()) continue;
+            if (in.upTo == 0 && !in.buffered()) continue;
             String[] chCap = e.getKey().substring(INBOX.length()).split("\\|", 2);
             String cap = chCap[1].isEmpty() ? null : chCap[1];
             boolean release = in.buffered();
-            long upTo = in.consumed;
-            acks.add(modules.nucleus().retry(() -> mantle.ack(chCap[0], cap, upTo, release), 5, 200));
+            long upTo = in.upTo, lease = in.lease;
+            acks.add(modules.nucleus().retry(() -> mantle.ack(chCap[0], cap, upTo, release, lease), 5, 200));
         }
         return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new));
     }
