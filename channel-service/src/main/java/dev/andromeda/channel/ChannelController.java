@@ -16,9 +16,7 @@ import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.common.problem.ProblemAdvice;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -99,26 +97,39 @@ public class ChannelController implements ChannelsApi {
         Ids.require(id, Ids.CHANNEL, "id");
         List<JsonNode> values = new ArrayList<>();
         List<byte[]> raw = new ArrayList<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(req.getInputStream(), StandardCharsets.UTF_8), 1 << 16)) {
-            int line = 0;
-            for (String s; (s = in.readLine()) != null; line++) {
-                if (s.isBlank()) continue;
-                if (s.length() > ChannelService.MAX_MESSAGE_BYTES + 1024) {
-                    throw M31Problem.tooLarge("[" + values.size() + "]", "line " + (line + 1) + ": a message is at most " + ChannelService.MAX_MESSAGE_BYTES + " bytes");
-                }
-                if (values.size() >= ChannelService.MAX_BATCH_MESSAGES) {
-                    throw M31Problem.tooLarge("body", "a batch is at most " + ChannelService.MAX_BATCH_MESSAGES + " messages");
-                }
-                try {
-                    values.add(json.readTree(s));
-                    raw.add(s.strip().getBytes(StandardCharsets.UTF_8));
-                } catch (RuntimeException notJson) {
-                    throw M31Problem.badRequest("[" + values.size() + "]", "line " + (line + 1) + " is not JSON");
-                }
+        // lines split and parsed as the bytes they came as (a '\n' byte is never inside a UTF-8
+        // character): no decoding to text and encoding back, and Jackson's byte parser (the
+        // body is bounded by ChannelBodyLimits)
+        byte[] body = req.getInputStream().readAllBytes();
+        int line = 0;
+        for (int from = 0; from < body.length; line++) {
+            int nl = from;
+            while (nl < body.length && body[nl] != '\n') nl++;
+            int a = from, b = nl;
+            from = nl + 1;
+            while (a < b && blank(body[a])) a++;
+            while (b > a && blank(body[b - 1])) b--;
+            if (a == b) continue;
+            if (b - a > ChannelService.MAX_MESSAGE_BYTES + 1024) {
+                throw M31Problem.tooLarge("[" + values.size() + "]", "line " + (line + 1) + ": a message is at most " + ChannelService.MAX_MESSAGE_BYTES + " bytes");
             }
+            if (values.size() >= ChannelService.MAX_BATCH_MESSAGES) {
+                throw M31Problem.tooLarge("body", "a batch is at most " + ChannelService.MAX_BATCH_MESSAGES + " messages");
+            }
+            try {
+                values.add(json.readTree(body, a, b - a));
+            } catch (RuntimeException notJson) {
+                throw M31Problem.badRequest("[" + values.size() + "]", "line " + (line + 1) + " is not JSON");
+            }
+            raw.add(java.util.Arrays.copyOfRange(body, a, b));
         }
         return ResponseEntity.status(HttpStatus.ACCEPTED)
                 .body(channels.send(id, values, raw, true, idempotencyKey, cap(req), intParam(req, "wait")));
+    }
+
+    /** JSON's own whitespace: what may surround a value on its line. */
+    private static boolean blank(byte c) {
+        return c == ' ' || c == '\t' || c == '\r';
     }
 
     @Override

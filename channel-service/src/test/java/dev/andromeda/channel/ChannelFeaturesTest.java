@@ -64,6 +64,22 @@ class ChannelFeaturesTest extends ChannelTestBase {
         assertThat(http.get(path + "/messages?wait=1").json().get("messages").size()).isZero();
     }
 
+    /** Lines are split on LF (a CR before it and blanks around a value are JSON whitespace); text arrives as it was sent. */
+    @Test
+    void ndjsonLinesAreSplitAndKeptByteForByte() {
+        String path = create("{}").get("uri").asString();
+        // two values on one line are not one message
+        assertProblem(ndjson(path, "1\n2 3\n", Map.of()), 400, "[1]");
+        assertThat(http.get(path).json().get("sent").asLong()).isZero();
+        var r = ndjson(path, "  {\"s\":\"ünïcödé 😀 \\u00e9\"}\r\n\t\r\n[1, 2]  \r\n\"last\"", Map.of());
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        assertThat(r.json().get("count").asInt()).isEqualTo(3);
+        List<JsonNode> got = receiveAll(path, 3, 10);
+        assertThat(got.get(0).get("value").get("s").asString()).isEqualTo("ünïcödé 😀 é");
+        assertThat(got.get(1).get("value").toString()).isEqualTo("[1,2]");
+        assertThat(got.get(2).get("value").asString()).isEqualTo("last");
+    }
+
     @Test
     void anEitherTypeTakesAnyOfItsMembers() {
         String path = create("{\"type\":{\"Either\":[\"Int\",\"Str\",{\"type\":\"object\",\"required\":[\"k\"]}]}}").get("uri").asString();
