@@ -55,9 +55,11 @@ class StoreController implements StoreApi {
     private final Cursors cursors;
     private final JsonMapper json;
     private final HttpServletRequest request; // a proxy to the current request
+    private final ObjectReads reads;
 
     StoreController(SpaceCatalog spaces, ObjectStore objects, Invoker invoker, VersionStore versions, ChangeFeed feed,
-                    Cursors cursors, JsonMapper json, HttpServletRequest request) {
+                    Cursors cursors, JsonMapper json, HttpServletRequest request, ObjectReads reads) {
+        this.reads = reads;
         this.spaces = spaces;
         this.objects = objects;
         this.invoker = invoker;
@@ -69,7 +71,7 @@ class StoreController implements StoreApi {
     }
 
     private static String etag(long version) {
-        return "\"" + version + "\"";
+        return ObjectReads.etag(version);
     }
 
     /** The verified caller (null when the service runs without m31.internal.key: nothing to check). */
@@ -320,19 +322,7 @@ class StoreController implements StoreApi {
 
     @Override
     public ResponseEntity<StoredObject> getObject(String space, String key, Long version, String branch) {
-        SpaceType t = spaces.require(space);
-        Access access = t.access();
-        Caller c = caller();
-        if (!access.canRead(c)) {
-            // one object of a private space can be world-readable by its own labels; its history is not
-            if (version == null && branch == null) {
-                ObjectStore.checkKey(key);
-                StoredObject o = objects.find(t, key).orElse(null);
-                if (o != null && Access.of(o.getLabels()).worldReadable()) return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
-            }
-            access.requireRead(c, what(space)); // refuses, the same whether the object exists or not
-        }
-        StoredObject o = version == null && branch == null ? objects.get(t, key) : versions.read(t, key, branch, version);
+        StoredObject o = reads.read(space, key, version, branch, caller());
         return ResponseEntity.ok().eTag(etag(o.getVersion())).body(o);
     }
 

@@ -11,12 +11,12 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
 /**
- * {@link PageFilter} answers a plain JSON page before the dispatcher. Whatever it answers must be
- * what the dispatcher's {@link PageController} answers (an Accept with a quality makes the filter
- * step aside), and everything it does not take — errors above all — must still come out as the
- * dispatcher's problem details.
+ * {@link ReadFilter} answers a plain JSON page and a plain object read before the dispatcher.
+ * Whatever it answers must be what the dispatcher's handlers answer (an Accept with a quality
+ * makes the filter step aside), and everything it does not take — errors above all — must still
+ * come out as the dispatcher's problem details.
  */
-class PageFilterTest extends StoreTestBase {
+class ReadFilterTest extends StoreTestBase {
 
     @Autowired MeterRegistry meters;
 
@@ -66,12 +66,51 @@ class PageFilterTest extends StoreTestBase {
         assertThat(http.get("/fs/pagefilter2?cursor=garbage").field()).isEqualTo("cursor");
         assertThat(http.get("/fs/pagefilter2?fmt=XML").field()).isEqualTo("fmt");
         // no stack trace, nothing of the filter in the answer
-        assertThat(unknown.body()).doesNotContain("Exception").doesNotContain("PageFilter");
+        assertThat(unknown.body()).doesNotContain("Exception").doesNotContain("ReadFilter");
         assertThat(http.delete("/fs/pagefilter2").status()).isEqualTo(204);
     }
 
+    @Test
+    void aPlainObjectReadIsTheDispatchersAnswerAndTheRestStillGoesThere() {
+        assertThat(http.put("/fs/readfilter", "{\"key\":\"k\",\"attrs\":{\"n\":\"Int\",\"s\":\"Str\"},\"opts\":{\"versioning\":true}}").status()).isEqualTo(201);
+        assertThat(http.put("/fs/readfilter/a.b~c-1", "{\"attrs\":{\"n\":1,\"s\":\"ünï \\\"q\\\"\"}}").status()).isEqualTo(201);
+        var second = http.put("/fs/readfilter/a.b~c-1", "{\"attrs\":{\"n\":2,\"s\":\"ünï \\\"q\\\" two\"},\"labels\":{\"l\":\"x\\ny\"}}");
+        assertThat(second.status()).as(second.body()).isEqualTo(200);
+        var fast = raw("GET", "/fs/readfilter/a.b~c-1", null);
+        var dispatched = raw("GET", "/fs/readfilter/a.b~c-1", null, "Accept", "application/json;q=0.9");
+        assertThat(fast.statusCode()).isEqualTo(200);
+        assertThat(text(fast)).isEqualTo(text(dispatched));
+        assertThat(json(fast).get("attrs").get("n").asInt()).isEqualTo(2);
+        for (String h : List.of("Content-Type", "ETag")) {
+            assertThat(fast.headers().firstValue(h)).as(h).isPresent().isEqualTo(dispatched.headers().firstValue(h));
+        }
+        assertThat(fast.headers().firstValue("ETag")).contains("\"2\"");
+        double before = count("/fs/{space}/{key}");
+        for (int i = 0; i < 3; i++) raw("GET", "/fs/readfilter/a.b~c-1", null);
+        long deadline = System.currentTimeMillis() + 5000;
+        while (count("/fs/{space}/{key}") < before + 3 && System.currentTimeMillis() < deadline) Thread.onSpinWait();
+        assertThat(count("/fs/{space}/{key}")).isGreaterThanOrEqualTo(before + 3);
+
+        // what the filter leaves to the dispatcher: a version, an encoded key, a missing object or space
+        var v1 = http.get("/fs/readfilter/a.b~c-1?version=1");
+        assertThat(v1.status()).isEqualTo(200);
+        assertThat(v1.json().get("attrs").get("n").asInt()).isEqualTo(1);
+        assertThat(http.put("/fs/readfilter/" + TestHttp.enc("sp aceü"), "{\"attrs\":{\"n\":3}}").status()).isEqualTo(201);
+        assertThat(http.get("/fs/readfilter/" + TestHttp.enc("sp aceü")).json().get("attrs").get("n").asInt()).isEqualTo(3);
+        var missing = http.get("/fs/readfilter/nope");
+        assertThat(missing.status()).isEqualTo(404);
+        assertThat(missing.contentType()).startsWith("application/problem+json");
+        assertThat(missing.body()).doesNotContain("Exception");
+        assertThat(http.get("/fs/nosuchspace/k").status()).isEqualTo(404);
+        assertThat(http.delete("/fs/readfilter").status()).isEqualTo(204);
+    }
+
     private double count() {
-        var t = meters.find("http.server.requests").tag("uri", "/fs/{space}").tag("method", "GET").tag("status", "200").timer();
+        return count("/fs/{space}");
+    }
+
+    private double count(String uri) {
+        var t = meters.find("http.server.requests").tag("uri", uri).tag("method", "GET").tag("status", "200").timer();
         return t == null ? 0 : t.count();
     }
 }
