@@ -133,17 +133,17 @@ public class ChannelController implements ChannelsApi {
     }
 
     @Override
-    public ResponseEntity<MessageBatch> receiveMessages(String id, Integer wait, Integer max) {
+    public ResponseEntity<MessageBatch> receiveMessages(String id, Integer wait, Integer max, String ackMode, Integer lease,
+                                                        Long upTo, Long leaseId) {
         Ids.require(id, Ids.CHANNEL, "id");
-        ChannelService.Ack ack = ack(request, "auto", ChannelService.DEFAULT_LEASE);
+        ChannelService.Ack ack = ack(ackMode, lease, "auto", ChannelService.DEFAULT_LEASE);
         // a manual receiver acknowledges what it consumed and asks for more in one request
-        Long upTo = longParam(request, "upTo");
-        if (upTo == null && request.getParameter("leaseId") != null) {
+        if (upTo == null && leaseId != null) {
             throw M31Problem.badRequest("leaseId", "leaseId names the lease that upTo acknowledges: it goes with upTo");
         }
         if (upTo != null) {
             if (!ack.manual()) throw M31Problem.badRequest("upTo", "upTo acknowledges leased messages: it goes with ack=manual");
-            channels.ackConsumed(id, cap(request), upTo, longParam(request, "leaseId"));
+            channels.ackConsumed(id, cap(request), upTo, leaseId);
         }
         return ResponseEntity.ok(channels.receive(id, cap(request), wait == null ? 0 : wait, max == null ? 100 : max, ack));
     }
@@ -221,12 +221,10 @@ public class ChannelController implements ChannelsApi {
     }
 
     @Override
-    public ResponseEntity<AckResult> ackMessages(String id, AckRequest body) {
+    public ResponseEntity<AckResult> ackMessages(String id, AckRequest body, Long leaseId, Boolean release) {
         Ids.require(id, Ids.CHANNEL, "id");
         if (body.getUpTo() == null) throw M31Problem.badRequest("upTo", "upTo is the seq to acknowledge up to");
-        boolean release = "true".equals(request.getParameter("release"));
-        Long leaseId = longParam(request, "leaseId");
-        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo(), release, leaseId)));
+        return ResponseEntity.ok(new AckResult().acked(channels.ack(id, cap(request), body.getUpTo(), Boolean.TRUE.equals(release), leaseId)));
     }
 
     @Override
@@ -272,9 +270,11 @@ public class ChannelController implements ChannelsApi {
     }
 
     private static ChannelService.Ack ack(HttpServletRequest req, String dflt, int dfltLease) {
-        String a = req.getParameter("ack");
+        return ack(req.getParameter("ack"), intParam(req, "lease"), dflt, dfltLease);
+    }
+
+    private static ChannelService.Ack ack(String a, Integer lease, String dflt, int dfltLease) {
         if (a == null) a = dflt;
-        Integer lease = intParam(req, "lease");
         if (lease != null && (lease < 1 || lease > 600)) throw M31Problem.badRequest("lease", "lease is 1 to 600 seconds");
         return switch (a) {
             case "auto" -> ChannelService.Ack.AUTO;
