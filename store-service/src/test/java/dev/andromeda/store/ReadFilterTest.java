@@ -28,8 +28,11 @@ class ReadFilterTest extends StoreTestBase {
         assertThat(http.post("/fs/pagefilter:invoke", TestHttp.json(Map.of("batchId", "pf", "invocations", invs))).status()).isEqualTo(200);
 
         String q = "/fs/pagefilter?n.ge=5&sort=-n&limit=7";
+        double answered = answered("/fs/{space}");
         var fast = raw("GET", q, null, "Accept", "application/json");
+        assertThat(answered("/fs/{space}")).as("the filter answered the plain page").isEqualTo(answered + 1);
         var dispatched = raw("GET", q, null, "Accept", "application/json;q=0.9");
+        assertThat(answered("/fs/{space}")).as("the dispatcher answered the other").isEqualTo(answered + 1);
         assertThat(fast.statusCode()).isEqualTo(200);
         assertThat(dispatched.statusCode()).isEqualTo(200);
         assertThat(text(fast)).isEqualTo(text(dispatched));
@@ -76,8 +79,11 @@ class ReadFilterTest extends StoreTestBase {
         assertThat(http.put("/fs/readfilter/a.b~c-1", "{\"attrs\":{\"n\":1,\"s\":\"ünï \\\"q\\\"\"}}").status()).isEqualTo(201);
         var second = http.put("/fs/readfilter/a.b~c-1", "{\"attrs\":{\"n\":2,\"s\":\"ünï \\\"q\\\" two\"},\"labels\":{\"l\":\"x\\ny\"}}");
         assertThat(second.status()).as(second.body()).isEqualTo(200);
+        double answered = answered("/fs/{space}/{key}");
         var fast = raw("GET", "/fs/readfilter/a.b~c-1", null);
+        assertThat(answered("/fs/{space}/{key}")).as("the filter answered the plain read").isEqualTo(answered + 1);
         var dispatched = raw("GET", "/fs/readfilter/a.b~c-1", null, "Accept", "application/json;q=0.9");
+        assertThat(answered("/fs/{space}/{key}")).as("the dispatcher answered the other").isEqualTo(answered + 1);
         assertThat(fast.statusCode()).isEqualTo(200);
         assertThat(text(fast)).isEqualTo(text(dispatched));
         assertThat(json(fast).get("attrs").get("n").asInt()).isEqualTo(2);
@@ -92,6 +98,7 @@ class ReadFilterTest extends StoreTestBase {
         assertThat(count("/fs/{space}/{key}")).isGreaterThanOrEqualTo(before + 3);
 
         // what the filter leaves to the dispatcher: a version, an encoded key, a missing object or space
+        double beforeLeft = answered("/fs/{space}/{key}");
         var v1 = http.get("/fs/readfilter/a.b~c-1?version=1");
         assertThat(v1.status()).isEqualTo(200);
         assertThat(v1.json().get("attrs").get("n").asInt()).isEqualTo(1);
@@ -102,7 +109,14 @@ class ReadFilterTest extends StoreTestBase {
         assertThat(missing.contentType()).startsWith("application/problem+json");
         assertThat(missing.body()).doesNotContain("Exception");
         assertThat(http.get("/fs/nosuchspace/k").status()).isEqualTo(404);
+        assertThat(answered("/fs/{space}/{key}")).as("none of those counted as the filter's").isEqualTo(beforeLeft);
         assertThat(http.delete("/fs/readfilter").status()).isEqualTo(204);
+    }
+
+    /** How many reads of that route the filter answered itself. */
+    private double answered(String route) {
+        var c = meters.find(ReadFilter.METRIC).tag("uri", route).counter();
+        return c == null ? 0 : c.count();
     }
 
     private double count() {
