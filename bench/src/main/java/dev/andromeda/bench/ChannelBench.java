@@ -17,7 +17,10 @@ import java.util.concurrent.TimeUnit;
 import tools.jackson.databind.node.ArrayNode;
 import dev.andromeda.engines.EmbeddedKafkaEngine;
 import dev.andromeda.engines.EmbeddedPostgresEngine;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -63,8 +66,9 @@ import tools.jackson.databind.json.JsonMapper;
  * </ul>
  * The channel service runs on embedded PostgreSQL and Kafka; the two nodes are nuclei in this JVM
  * that reach it over HTTP as a node does (naming, store and scheduler are not needed for this and
- * are left out: checkpoints off, fibrils spawned on the nuclei directly). Prints a table and writes
- * bench/results/channel.json.
+ * are left out: checkpoints off, fibrils spawned on the nuclei directly). Every throughput path,
+ * raw Kafka included, is first run in rounds of N until its rate stops rising ({@link #warmUp}),
+ * the rounds kept in the results. Prints a table and writes bench/results/channel.json.
  */
 public final class ChannelBench {
 
@@ -96,7 +100,8 @@ public final class ChannelBench {
                 // one path again and again, for a profiler: nothing is written to bench/results
                 Nodes nodes = new Nodes(base);
                 System.out.printf("raw kafka: %.0f msg/s%n", rawThroughput(kafka.bootstrapServers(), "bench.only", n, payload));
-                for (int i = 0; i < 4; i++) {
+                int rounds = Integer.parseInt(System.getenv().getOrDefault("M31_BENCH_ROUNDS", "4"));
+                for (int i = 0; i < rounds; i++) {
                     double v = only.equals("http") ? httpThroughput(base, n, 1000, payload) : nucleusThroughput(nodes.b0, n, senders, payload);
                     System.out.printf("%s: %.0f msg/s%n", only, v);
                 }
@@ -106,13 +111,17 @@ public final class ChannelBench {
                 pg.close();
                 System.exit(0);
             }
-            // warm every path up until the JIT is done with it (a profile showed the HTTP path still
-            // 20-30% short of its steady rate after one round of 20,000), then measure
-            rawThroughput(kafka.bootstrapServers(), "bench.warm", 50_000, payload);
-            for (int i = 0; i < 3; i++) httpThroughput(base, 50_000, 1000, payload);
-            httpThroughput(base, 50_000, 5000, payload);
+            // warm every path until its rate stops rising, then measure. A fixed warm-up is not enough
+            // here: broker, service, nodes and clients share one JVM and 2 cores with the JIT, and the
+            // HTTP and nucleus paths kept rising round after round of 200,000 (HTTP 49k, 97k, 109k,
+            // 123k … 149k msg/s by the tenth), long after a warm-up of 150,000 had ended
+            Map<String, Object> warm = new LinkedHashMap<>();
+            warm.put("raw", warmUp(() -> rawThroughput(kafka.bootstrapServers(), "bench.warm" + System.nanoTime(), n, payload)));
+            warm.put("http1000", warmUp(() -> httpThroughput(base, n, 1000, payload)));
+            warm.put("http5000", warmUp(() -> httpThroughput(base, n, 5000, payload)));
             Nodes nodes = new Nodes(base);
-            for (int i = 0; i < 2; i++) nucleusThroughput(nodes.b0, 50_000, senders, payload);
+            warm.put("nucleus", warmUp(() -> nucleusThroughput(nodes.b0, n, senders, payload)));
+            out.put("warmUpRoundsMsgPerSec", warm);
             double raw = rawThroughput(kafka.bootstrapServers(), "bench.raw", n, payload);
             double viaHttp = httpThroughput(base, n, 1000, payload);
             double viaHttp5k = httpThroughput(base, n, 5000, payload);
@@ -192,6 +201,33 @@ public final class ChannelBench {
         System.exit(0);
     }
 
+    interface Round {
+        double run() throws Exception;
+    }
+
+    /**
+     * Rounds of one path until it is steady: at least {@value #MIN_WARM} rounds, then until two
+     * rounds in a row are no more than 3% above the best before them (at most {@value #MAX_WARM}),
+     * the machine being noisy, as a JMH warm-up
+     * runs iterations before it measures. Answers every round's rate, for the results file.
+     */
+    static List<Double> warmUp(Round round) throws Exception {
+        List<Double> rates = new ArrayList<>();
+        double best = 0;
+        int flat = 0;
+        for (int i = 0; i < MAX_WARM; i++) {
+            double r = round.run();
+            rates.add(Math.round(r * 10) / 10.0);
+            flat = r <= best * 1.03 ? flat + 1 : 0;
+            if (i >= MIN_WARM - 1 && flat >= 2) break;
+            best = Math.max(best, r);
+        }
+        if (System.getenv("M31_BENCH_DEBUG") != null) System.out.println("  warm-up: " + rates);
+        return rates;
+    }
+
+    static final int MIN_WARM = 4, MAX_WARM = 14;
+
     /** ~100 bytes of JSON. */
     static byte[] payload() {
         return "{\"k\":\"abcdefghijklmnopqrstuvwxyz\",\"n\":12345,\"text\":\"the quick brown fox jumps over the lazy dog!!\"}"
@@ -231,26 +267,37 @@ public final class ChannelBench {
 
     static double httpThroughput(String base, int n, int batch, byte[] payload) throws Exception {
         JsonNode ch = JSON.readTree(post(base + "/ch", "{\"type\":\"Obj\"}", "application/json").body());
-        String path = base + ch.get("uri").asString();
-        String line = new String(payload, java.nio.charset.StandardCharsets.UTF_8);
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < batch; i++) sb.append(line).append('\n');
-        String body = sb.toString();
+        String path = ch.get("uri").asString();
+        ByteArrayOutputStream lines = new ByteArrayOutputStream(batch * (payload.length + 1));
+        for (int i = 0; i < batch; i++) {
+            lines.write(payload);
+            lines.write('\n');
+        }
+        byte[] body = lines.toByteArray();
         long t0 = System.nanoTime();
-        // two senders (clients of one channel), so that one request's parsing overlaps the other's produce
+        // two senders (clients of one channel, each on its own kept-alive connection), so that one
+        // request's parsing overlaps the other's produce; the client is the plain one the store's
+        // bench uses (KeepAliveHttp): java.net.http's selector thread and its String bodies cost
+        // CPU the 2 cores' broker and service then lack, which the raw Kafka client beside it does not
         AtomicLong next = new AtomicLong();
         Runnable sender = () -> {
-            while (next.getAndAdd(batch) < n) {
-                HttpResponse<String> r = post(path + "/messages", body, "application/x-ndjson");
-                if (r.statusCode() != 202) throw new IllegalStateException("send: " + r.statusCode() + " " + r.body());
+            try (KeepAliveHttp http = new KeepAliveHttp(base)) {
+                while (next.getAndAdd(batch) < n) {
+                    KeepAliveHttp.Response r = http.postAs(path + "/messages", "application/x-ndjson", body);
+                    if (r.status() != 202) throw new IllegalStateException("send: " + r.status() + " " + new String(r.body(), StandardCharsets.UTF_8));
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
             }
         };
         CompletableFuture<Void> send = CompletableFuture.allOf(CompletableFuture.runAsync(sender), CompletableFuture.runAsync(sender));
         long got = 0;
-        while (got < n) {
-            HttpResponse<java.io.InputStream> r = HTTP.send(HttpRequest.newBuilder(URI.create(path + "/messages?wait=5&max=10000")).build(),
-                    HttpResponse.BodyHandlers.ofInputStream());
-            got += countMessages(r.body());
+        try (KeepAliveHttp http = new KeepAliveHttp(base)) {
+            while (got < n) {
+                KeepAliveHttp.Response r = http.get(path + "/messages?wait=5&max=10000");
+                if (r.status() != 200) throw new IllegalStateException("receive: " + r.status() + " " + new String(r.body(), StandardCharsets.UTF_8));
+                got += countMessages(new ByteArrayInputStream(r.body()));
+            }
         }
         send.join();
         return n / ((System.nanoTime() - t0) / 1e9);

@@ -49,14 +49,23 @@ final class KeepAliveHttp implements AutoCloseable {
 
     /** A POST of a JSON body, written with its headers in one go. */
     Response post(String path, byte[] json, String... headers) throws IOException {
-        return send("POST", path, json, headers);
+        return send("POST", path, json, "application/json", headers);
+    }
+
+    /** A POST of a body of the given media type (NDJSON, say), written with its headers in one go. */
+    Response postAs(String path, String contentType, byte[] body, String... headers) throws IOException {
+        return send("POST", path, body, contentType, headers);
     }
 
     private Response send(String method, String pathAndQuery, byte[] body, String... headers) throws IOException {
+        return send(method, pathAndQuery, body, "application/json", headers);
+    }
+
+    private Response send(String method, String pathAndQuery, byte[] body, String contentType, String... headers) throws IOException {
         StringBuilder req = new StringBuilder(256).append(method).append(' ').append(pathAndQuery).append(" HTTP/1.1\r\nHost: ")
                 .append(host).append(':').append(port).append("\r\n");
         for (String h : headers) req.append(h).append("\r\n");
-        if (body != null) req.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
+        if (body != null) req.append("Content-Type: ").append(contentType).append("\r\nContent-Length: ").append(body.length).append("\r\n");
         byte[] head = req.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
         boolean fresh = socket == null;
         try {
