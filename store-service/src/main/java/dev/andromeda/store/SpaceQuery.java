@@ -189,7 +189,7 @@ record SpaceQuery(String sql, List<Object> args, int limit, String sortAttr, boo
                     ors.add(scalar ? "attrs @> ?::jsonb" : "(attrs->" + lit + ") = ?::jsonb");
                     args.add(scalar ? json.writeValueAsString(Map.of(attr, v)) : json.writeValueAsString(v));
                 }
-                where.add(ors.isEmpty() ? "false" : "(" + String.join(" or ", ors) + ")");
+                where.add(ors.isEmpty() ? "false" : "(" + String.join(" or ", ors) + ") and " + SpaceType.LABELS_PRESENT);
             }
             case "contains" -> {
                 if (!type.isList()) throw M31Problem.badRequest(abbreviate(param), attr + " is a " + type + "; contains applies to lists");
@@ -249,7 +249,7 @@ record SpaceQuery(String sql, List<Object> args, int limit, String sortAttr, boo
                     where.add("(labels->?) is not null and not (" + eq + ")");
                     args.add(label);
                 } else {
-                    where.add(eq);
+                    where.add(eq + " and " + SpaceType.LABELS_PRESENT); // what the GIN index's predicate asks
                 }
                 args.add(json.writeValueAsString(Map.of(label, value)));
             }
@@ -259,7 +259,7 @@ record SpaceQuery(String sql, List<Object> args, int limit, String sortAttr, boo
                     ors.add("labels @> ?::jsonb");
                     args.add(json.writeValueAsString(Map.of(label, s)));
                 }
-                where.add(ors.isEmpty() ? "false" : "(" + String.join(" or ", ors) + ")");
+                where.add(ors.isEmpty() ? "false" : "(" + String.join(" or ", ors) + ") and " + SpaceType.LABELS_PRESENT);
             }
             case "exists" -> {
                 where.add("(labels->?) is " + (bool(param, value) ? "not null" : "null"));

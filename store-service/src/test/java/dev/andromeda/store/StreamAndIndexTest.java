@@ -81,7 +81,8 @@ class StreamAndIndexTest extends StoreTestBase {
         assertThat(http.put("/fs/big", """
                 {"key":"word","attrs":{"freq":"Int","w":"Float"}}""").status()).isEqualTo(201);
         jdbc.update("insert into sp_big (key, attrs, labels) select 'w' || i, jsonb_build_object('freq', i, 'w', i / 4.0), "
-                + "jsonb_build_object('lang', case when i % 1000 = 0 then 'en' else 'x' || (i % 5000) end, 'path', '/d' || (i % 1000) || '/' || i) "
+                // a quarter of the objects without labels: the label indexes (partial) leave them out
+                + "case when i % 4 = 2 then '{}'::jsonb else jsonb_build_object('lang', case when i % 1000 = 0 then 'en' else 'x' || (i % 5000) end, 'path', '/d' || (i % 1000) || '/' || i) end "
                 + "from generate_series(1, 200000) i");
         jdbc.execute("analyze sp_big");
         SpaceType t = catalog.require("big");
@@ -110,6 +111,13 @@ class StreamAndIndexTest extends StoreTestBase {
         String prefixPlan = String.join("\n", jdbc.queryForList("explain " + prefix.sql(), String.class, prefix.args().toArray()));
         log.info("plan of label.path.prefix=/d7/: {}", prefixPlan.replace('\n', '|'));
         assertThat(prefixPlan).contains("sp_big_lp");
+        SpaceQuery in = SpaceQuery.build(t, Map.of("label.lang.in", new String[] {"en,x7"}), null, null, json);
+        String inPlan = String.join("\n", jdbc.queryForList("explain " + in.sql(), String.class, in.args().toArray()));
+        assertThat(inPlan).contains("sp_big_gl");
+        assertThat(http.get("/fs/big?label.lang.in=en,x7&limit=100000").json().size()).isEqualTo(240);
+        // the objects the label indexes leave out are still found by what does not need them
+        assertThat(http.get("/fs/big?label.lang.exists=false&limit=100000").json().size()).isEqualTo(50000);
+        assertThat(jdbc.queryForObject("select count(*) from sp_big where labels = '{}'::jsonb", Long.class)).isEqualTo(50000);
         assertThat(http.get("/fs/big?label.lang=en&limit=100000").json().size()).isEqualTo(200);
         var under = http.get("/fs/big?label.path.prefix=/d7/&limit=100000").json();
         assertThat(under.size()).isEqualTo(200);
