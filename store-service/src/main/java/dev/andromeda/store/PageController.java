@@ -41,11 +41,15 @@ class PageController {
     public void queryJson(@PathVariable("space") String space, @RequestParam(value = "fmt", required = false) String fmt,
                           @RequestParam(value = "sort", required = false) String sort, HttpServletRequest request,
                           HttpServletResponse resp) throws IOException {
-        write(space, fmt, sort, request, resp);
+        write(space, fmt, sort, request, resp, null);
     }
 
-    /** The page, or an M31Problem before anything is written. */
-    void write(String space, String fmt, String sort, HttpServletRequest request, HttpServletResponse resp) throws IOException {
+    /**
+     * The page, or an M31Problem before anything is written; {@code beforeBody} (may be null) runs
+     * once the answer is certain, before its bytes go out (a client may have them before this returns).
+     */
+    void write(String space, String fmt, String sort, HttpServletRequest request, HttpServletResponse resp, Runnable beforeBody)
+            throws IOException {
         if (fmt != null && !fmt.equals("JSON")) throw M31Problem.badRequest("fmt", "fmt is JSON, NDJSON or CSV");
         SpaceType t = StoreController.readable(spaces, request, space);
         SpaceQuery q = SpaceQuery.build(t, request.getParameterMap(), sort, request.getParameter("limit"), request.getParameter("cursor"),
@@ -58,6 +62,7 @@ class PageController {
             resp.setHeader("Link", "<" + StoreController.nextLink(request, space, page.next()) + ">; rel=\"next\"");
         }
         resp.setContentLength(page.size());
+        if (beforeBody != null) beforeBody.run();
         resp.getOutputStream().write(page.json(), 0, page.size());
     }
 }

@@ -68,8 +68,8 @@ class ReadFilter extends OncePerRequestFilter implements Ordered {
                 String route = path.length == 1 ? StoreApi.PATH_QUERY_SPACE : StoreApi.PATH_GET_OBJECT;
                 ServerHttpObservationFilter.findObservationContext(req).ifPresent(c -> c.setPathPattern(route));
                 if (path.length == 1) {
-                    pages.write(path[0], req.getParameter("fmt"), req.getParameter("sort"), req, resp);
-                    pagesAnswered.increment();
+                    // counted before the body goes out: the client may read it before the write returns
+                    pages.write(path[0], req.getParameter("fmt"), req.getParameter("sort"), req, resp, pagesAnswered::increment);
                 } else {
                     StoredObject o = reads.read(path[0], path[1], null, null, Callers.of(req));
                     byte[] body = json.writeValueAsBytes(o);
@@ -77,8 +77,8 @@ class ReadFilter extends OncePerRequestFilter implements Ordered {
                     resp.setContentType("application/json");
                     resp.setHeader("ETag", ObjectReads.etag(o.getVersion()));
                     resp.setContentLength(body.length);
-                    resp.getOutputStream().write(body);
                     objectsAnswered.increment();
+                    resp.getOutputStream().write(body);
                 }
                 return;
             } catch (RuntimeException e) {
