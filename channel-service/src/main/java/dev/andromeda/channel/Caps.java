@@ -89,14 +89,48 @@ public class Caps {
      * 422 naming where it is otherwise. Endpoints travel as they are.
      */
     public void checkEndpoints(JsonNode v, String path) {
+        // the walk below names every member it passes (for the 422): only worth it when there is an endpoint
+        if (holdsEndpoint(v)) walk(v, path);
+    }
+
+    /**
+     * Whether a message's bytes may hold an endpoint: one needs a {@code $ch} member, so a '$', or
+     * a backslash (the name written with an escape). Most messages have neither, and skip the tree.
+     */
+    public static boolean mayHoldEndpoint(byte[] json) {
+        for (byte b : json) {
+            if (b == '$' || b == '\\') return true;
+        }
+        return false;
+    }
+
+    private static boolean holdsEndpoint(JsonNode v) {
+        if (v.isObject()) {
+            if (v.has("$ch")) return true;
+            for (var e : v.properties()) {
+                if (e.getValue().isContainer() && holdsEndpoint(e.getValue())) return true;
+            }
+        } else if (v.isArray()) {
+            for (JsonNode e : v) {
+                if (e.isContainer() && holdsEndpoint(e)) return true;
+            }
+        }
+        return false;
+    }
+
+    private void walk(JsonNode v, String path) {
         if (v.isObject()) {
             if (v.has("$ch")) {
                 checkEndpoint(v, path);
                 return;
             }
-            for (var e : v.properties()) checkEndpoints(e.getValue(), path + "." + e.getKey());
+            for (var e : v.properties()) {
+                if (e.getValue().isContainer()) walk(e.getValue(), path + "." + e.getKey());
+            }
         } else if (v.isArray()) {
-            for (int i = 0; i < v.size(); i++) checkEndpoints(v.get(i), path + "[" + i + "]");
+            for (int i = 0; i < v.size(); i++) {
+                if (v.get(i).isContainer()) walk(v.get(i), path + "[" + i + "]");
+            }
         }
     }
 

@@ -153,6 +153,10 @@ class ChannelFeaturesTest extends ChannelTestBase {
         assertProblem(http.post(path + "/messages", "{\"r\":{\"$ch\":\"" + ep.get("$ch").asString() + "\",\"end\":\"recv\",\"cap\":\""
                 + target.get("send").get("cap").asString() + "\"}}"), 422, "$.r.cap");
         assertProblem(http.post(path + "/messages", "{\"r\":{\"$ch\":\"" + ep.get("$ch").asString() + "\",\"end\":\"recv\",\"cap\":\"r0.xyz\"}}"), 422, "$.r.cap");
+        // in a batch (checked on the lines' own bytes), and with the member's name written with an escape
+        assertProblem(ndjson(path, "{\"n\":1}\n[1,{\"a\":[{\"$ch\":\"/fs/x\",\"end\":\"recv\"}]}]\n", Map.of()), 422, "[1]$[1].a[0].$ch");
+        assertProblem(ndjson(path, "{\"n\":1}\n{\"r\":{\"\\u0024ch\":\"/fs/x\",\"end\":\"recv\"}}\n", Map.of()), 422, "[1]$.r.$ch");
+        assertThat(Caps.mayHoldEndpoint("{\"k\":\"abc\",\"n\":[1,{\"x\":2}]}".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isFalse();
         assertThat(http.get(path).json().get("sent").asLong()).isEqualTo(2);
         List<JsonNode> got = receiveAll(path, 2, 10);
         JsonNode travelled = got.get(0).get("value").get("reply");
