@@ -235,6 +235,9 @@ public final class ChannelBench {
         return rates;
     }
 
+    /** Clients POSTing batches at once (M31_BENCH_HTTP_SENDERS, default 2). */
+    static final int HTTP_SENDERS = Integer.parseInt(System.getenv().getOrDefault("M31_BENCH_HTTP_SENDERS", "2"));
+
     static final int MIN_WARM = 4, MAX_WARM = 14, MEASURED_ROUNDS = 3;
 
     static double median(double[][] rounds, int column) {
@@ -310,7 +313,9 @@ public final class ChannelBench {
                 throw new java.io.UncheckedIOException(e);
             }
         };
-        CompletableFuture<Void> send = CompletableFuture.allOf(CompletableFuture.runAsync(sender), CompletableFuture.runAsync(sender));
+        CompletableFuture<?>[] senders = new CompletableFuture<?>[HTTP_SENDERS];
+        for (int i = 0; i < senders.length; i++) senders[i] = CompletableFuture.runAsync(sender, r -> Thread.ofPlatform().start(r));
+        CompletableFuture<Void> send = CompletableFuture.allOf(senders);
         long got = 0;
         try (KeepAliveHttp http = new KeepAliveHttp(base)) {
             while (got < n) {
