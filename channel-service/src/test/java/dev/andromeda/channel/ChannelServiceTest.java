@@ -213,6 +213,17 @@ class ChannelServiceTest extends ChannelTestBase {
         assertThat(http.post(tp + "/messages", "{\"b\":1}").status()).isEqualTo(422);
         assertThat(http.post(tp + "/messages", "{\"a\":1}").status()).isEqualTo(202);
         assertThat(http.get(tp).json().get("sent").asLong()).isEqualTo(1);
+        // batches to two channels of different schemas in turn: each line is held to its own channel's schema
+        String other = create("{\"type\":{\"type\":\"object\",\"required\":[\"b\"]}}").get("uri").asString();
+        for (int i = 0; i < 2; i++) {
+            assertThat(http.request("POST", tp + "/messages", "{\"a\":1}\n{\"a\":2}\n", "application/x-ndjson", Map.of()).status()).isEqualTo(202);
+            var bad = http.request("POST", other + "/messages", "{\"b\":1}\n{\"a\":1}\n", "application/x-ndjson", Map.of());
+            assertThat(bad.status()).isEqualTo(422);
+            assertThat(bad.json().get("field").asString()).startsWith("[1]");
+            assertThat(http.request("POST", tp + "/messages", "{\"a\":3}\n{\"b\":1}\n", "application/x-ndjson", Map.of()).status()).isEqualTo(422);
+        }
+        assertThat(http.get(tp).json().get("sent").asLong()).isEqualTo(5);
+        assertThat(http.get(other).json().get("sent").asLong()).isZero();
 
         assertThat(http.post("/ch", "{\"type\":\"Banana\"}").json().get("field").asString()).isEqualTo("type");
         assertThat(http.post("/ch", "{\"type\":{\"$ref\":\"http://evil.example/s.json\"}}").status()).isEqualTo(400);

@@ -108,8 +108,18 @@ public class ChannelTypes {
     }
 
     private Schema schema(JsonNode type) {
-        return compiled.computeIfAbsent(type.toString(), k -> registry.getSchema(type));
+        // a batch checks each of its messages against the same type object: its schema is found by
+        // identity, without writing the schema out as text again for every message
+        Last last = this.last;
+        if (last != null && last.type == type) return last.schema;
+        Schema s = compiled.computeIfAbsent(type.toString(), k -> registry.getSchema(type));
+        this.last = new Last(type, s);
+        return s;
     }
+
+    private record Last(JsonNode type, Schema schema) {}
+
+    private volatile Last last;
 
     private static void checkRefs(JsonNode n) {
         if (n.isObject()) {
