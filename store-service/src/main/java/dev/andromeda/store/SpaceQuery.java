@@ -189,7 +189,7 @@ record SpaceQuery(String sql, List<Object> args, int limit, String sortAttr, boo
                     ors.add(scalar ? "attrs @> ?::jsonb" : "(attrs->" + lit + ") = ?::jsonb");
                     args.add(scalar ? json.writeValueAsString(Map.of(attr, v)) : json.writeValueAsString(v));
                 }
-                where.add(ors.isEmpty() ? "false" : "(" + String.join(" or ", ors) + ") and " + SpaceType.LABELS_PRESENT);
+                where.add(ors.isEmpty() ? "false" : "(" + String.join(" or ", ors) + ")");
             }
             case "contains" -> {
                 if (!type.isList()) throw M31Problem.badRequest(abbreviate(param), attr + " is a " + type + "; contains applies to lists");

@@ -117,6 +117,10 @@ class StreamAndIndexTest extends StoreTestBase {
         assertThat(http.get("/fs/big?label.lang.in=en,x7&limit=100000").json().size()).isEqualTo(240);
         // the objects the label indexes leave out are still found by what does not need them
         assertThat(http.get("/fs/big?label.lang.exists=false&limit=100000").json().size()).isEqualTo(50000);
+        // attribute filters do not depend on labels: w2 and w6 have none, w3 has some
+        assertThat(http.get("/fs/big?freq.in=2,3,6").json().valueStream().map(o -> o.get("key").asString()).toList())
+                .containsExactly("w2", "w3", "w6");
+        assertThat(http.get("/fs/big?freq=6").json().get(0).get("key").asString()).isEqualTo("w6");
         assertThat(jdbc.queryForObject("select count(*) from sp_big where labels = '{}'::jsonb", Long.class)).isEqualTo(50000);
         assertThat(http.get("/fs/big?label.lang=en&limit=100000").json().size()).isEqualTo(200);
         var under = http.get("/fs/big?label.path.prefix=/d7/&limit=100000").json();
