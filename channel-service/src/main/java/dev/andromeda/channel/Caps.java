@@ -93,18 +93,8 @@ public class Caps {
         if (holdsEndpoint(v)) walk(v, path);
     }
 
-    /**
-     * Whether a message's bytes may hold an endpoint: one needs a {@code $ch} member, so a '$', or
-     * a backslash (the name written with an escape). Most messages have neither, and skip the tree.
-     */
-    public static boolean mayHoldEndpoint(byte[] json) {
-        for (byte b : json) {
-            if (b == '$' || b == '\\') return true;
-        }
-        return false;
-    }
-
-    private static boolean holdsEndpoint(JsonNode v) {
+    /** Whether an object in {@code v} has a {@code $ch} member (found without naming paths). */
+    static boolean holdsEndpoint(JsonNode v) {
         if (v.isObject()) {
             if (v.has("$ch")) return true;
             for (var e : v.properties()) {

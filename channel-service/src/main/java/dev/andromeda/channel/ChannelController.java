@@ -95,9 +95,8 @@ public class ChannelController implements ChannelsApi {
                                                 @RequestHeader(value = "Idempotency-Key", required = false) String idempotencyKey,
                                                 HttpServletRequest req) throws IOException {
         Ids.require(id, Ids.CHANNEL, "id");
-        List<JsonNode> values = new ArrayList<>();
-        List<byte[]> raw = new ArrayList<>();
-        // lines split and parsed as the bytes they came as (a '\n' byte is never inside a UTF-8
+        List<Incoming> values = new ArrayList<>();
+        // lines split and read as the bytes they came as (a '\n' byte is never inside a UTF-8
         // character): no decoding to text and encoding back, and Jackson's byte parser (the
         // body is bounded by ChannelBodyLimits)
         byte[] body = req.getInputStream().readAllBytes();
@@ -117,14 +116,13 @@ public class ChannelController implements ChannelsApi {
                 throw M31Problem.tooLarge("body", "a batch is at most " + ChannelService.MAX_BATCH_MESSAGES + " messages");
             }
             try {
-                values.add(json.readTree(body, a, b - a));
+                values.add(Incoming.read(body, a, b - a, json));
             } catch (RuntimeException notJson) {
                 throw M31Problem.badRequest("[" + values.size() + "]", "line " + (line + 1) + " is not JSON");
             }
-            raw.add(java.util.Arrays.copyOfRange(body, a, b));
         }
         return ResponseEntity.status(HttpStatus.ACCEPTED)
-                .body(channels.send(id, values, raw, true, idempotencyKey, cap(req), intParam(req, "wait")));
+                .body(channels.send(id, values, true, idempotencyKey, cap(req), intParam(req, "wait")));
     }
 
     /** JSON's own whitespace: what may surround a value on its line. */
@@ -191,7 +189,8 @@ public class ChannelController implements ChannelsApi {
                 MessageBatch b = channels.take(ch, grp, 15, max, ack, true, epoch, ack.manual() ? held : null);
                 if (b == null) return; // a resumed stream of this cursor took over
                 for (Message m : b.getMessages()) {
-                    byte[] value = json.writeValueAsBytes(m.getValue());
+                    byte[] value = m.getValue() instanceof tools.jackson.databind.util.RawValue r && r.rawValue() instanceof JsonBytes j
+                            ? j.asUnquotedUTF8() : json.writeValueAsBytes(m.getValue());
                     if (sse) {
                         out.write(("id: " + m.getSeq() + "\ndata: ").getBytes(StandardCharsets.UTF_8));
                         out.write(value);

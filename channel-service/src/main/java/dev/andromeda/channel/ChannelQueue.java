@@ -25,7 +25,7 @@ final class ChannelQueue {
     record Entry(long seq, byte[] json) {
         int bytes() { return json.length; }
         /** Written into answers as it is, not parsed and written again. */
-        RawValue value() { return new RawValue(new String(json, java.nio.charset.StandardCharsets.UTF_8)); }
+        RawValue value() { return new RawValue(new JsonBytes(json)); }
     }
 
     /**

@@ -187,16 +187,15 @@ public class ChannelService {
 
     /** Reads and checks one message (the JSON body of a single send). */
     public SendResult send(String id, JsonNode value, String idempotencyKey, String cap, Integer syncWait) {
-        return send(id, List.of(value), null, false, idempotencyKey, cap, syncWait);
+        return send(id, List.of(Incoming.of(value, json)), false, idempotencyKey, cap, syncWait);
     }
 
     /**
      * Sends {@code values} in order, all or nothing: every one is checked (type, endpoints, size)
-     * before anything is produced ({@code raw}, when given, holds each value's JSON text as received). A sync send then waits until a receiver took the message, or
-     * withdraws it (408) — never delivered afterwards.
+     * before anything is produced, as the JSON text it came as. A sync send then waits until a
+     * receiver took the message, or withdraws it (408) — never delivered afterwards.
      */
-    public SendResult send(String id, List<JsonNode> values, List<byte[]> raw, boolean batch, String idempotencyKey, String cap,
-                           Integer syncWait) {
+    public SendResult send(String id, List<Incoming> values, boolean batch, String idempotencyKey, String cap, Integer syncWait) {
         if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.startsWith("~"))) {
             throw M31Problem.badRequest("Idempotency-Key", "an idempotency key is not empty and does not start with ~");
         }
@@ -211,13 +210,15 @@ public class ChannelService {
         int wait = syncWait == null ? DEFAULT_SYNC_WAIT : syncWait;
         if (probe.sync() && (wait < 1 || wait > 60)) throw M31Problem.badRequest("wait", "a sync send waits 1 to 60 seconds");
         List<byte[]> bytes = new ArrayList<>(values.size());
+        // a type name is checked by the value's kind: no tree per message (see Incoming)
+        boolean kindOnly = ChannelTypes.kindOnly(probe.type());
         for (int i = 0; i < values.size(); i++) {
-            JsonNode v = values.get(i);
+            Incoming v = values.get(i);
             String prefix = batch ? "[" + i + "]" : "";
-            types.check(probe.type(), v, prefix);
-            // a batch line is produced as it came (it parsed as this value); a single body is written anew
-            byte[] b = raw != null ? raw.get(i) : json.writeValueAsBytes(v);
-            if (Caps.mayHoldEndpoint(b)) caps.checkEndpoints(v, prefix + "$");
+            if (kindOnly) types.check(probe.type(), v.kind, prefix);
+            else types.check(probe.type(), v.tree(json), prefix);
+            if (v.namesEndpoint) caps.checkEndpoints(v.tree(json), prefix + "$");
+            byte[] b = v.json;
             if (b.length > MAX_MESSAGE_BYTES) {
                 throw M31Problem.tooLarge(batch ? prefix : "body", "a message is at most " + MAX_MESSAGE_BYTES + " bytes (this one is " + b.length + ")");
             }
@@ -342,6 +343,10 @@ public class ChannelService {
                     acks.add(kafka.producer().send(rec));
                 }
             }
+            // all of it ready at once: one produce request for the group, not whatever the
+            // sender thread found as it woke. flush() waits for records other threads sent before
+            // it too, on the same broker connections, as the answers below would
+            kafka.producer().flush();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             List<long[]> out = new ArrayList<>(sends.size());
             int i = 0;

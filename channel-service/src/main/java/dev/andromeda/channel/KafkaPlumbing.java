@@ -53,11 +53,15 @@ public class KafkaPlumbing implements DisposableBean {
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        // a send's records are appended, then flushed (see ChannelService.produce): with linger 0 the
+        // sender thread sent whatever it found appended each time it woke, ~400 records a request
+        // for a batch of 1,000 — each request a wake-up, a purgatory entry and an answer on the
+        // broker. The linger is only a ceiling; nothing waits for it
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 100);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_RECORD_BYTES + 64 * 1024);
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_100); // at least linger + request timeout
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "m31-channel-producer");
         this.producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
     }

@@ -61,6 +61,32 @@ class ChannelServiceTest extends ChannelTestBase {
         assertThat(after.get("received").asLong()).isEqualTo(1000);
     }
 
+    @org.springframework.beans.factory.annotation.Autowired KafkaPlumbing kafka;
+
+    /**
+     * A batch's records reach Kafka together: one produce request (a metadata refresh may add one
+     * more), not a request for whatever the producer's sender thread found appended each time it
+     * woke — which is how a batch of 2,000 went out with linger.ms 0.
+     */
+    @Test
+    void aBatchGoesToKafkaInOneProduceRequest() {
+        String path = create("{}").get("uri").asString();
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; i < 2000; i++) body.append("{\"n\":").append(i).append(",\"pad\":\"abcdefghijklmnopqrstuvwxyz\"}\n");
+        double before = producerRequests();
+        var r = http.request("POST", path + "/messages", body.toString(), "application/x-ndjson", Map.of());
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        assertThat(producerRequests() - before).isBetween(1.0, 2.0);
+        List<JsonNode> got = receiveAll(path, 2000, 5000);
+        for (int i = 0; i < 2000; i++) assertThat(got.get(i).get("value").get("n").asInt()).isEqualTo(i);
+    }
+
+    private double producerRequests() {
+        return kafka.producer().metrics().entrySet().stream()
+                .filter(e -> e.getKey().group().equals("producer-metrics") && e.getKey().name().equals("request-total"))
+                .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue()).findFirst().orElseThrow();
+    }
+
     @Test
     void channelsSharingAPartitionDoNotSeeEachOthersMessages() {
         // find two unnamed channels that the shared topic puts in one partition

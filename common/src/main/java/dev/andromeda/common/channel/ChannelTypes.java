@@ -8,6 +8,7 @@ import dev.andromeda.common.problem.M31Problem;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import tools.jackson.core.JsonToken;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 
@@ -71,6 +72,94 @@ public class ChannelTypes {
         return type.isObject() && type.size() == 1 && type.has(EITHER);
     }
 
+    /** What a type name looks at: the kind of a JSON value. */
+    public enum Kind {
+        INT("an integer"), FLOAT("a number"), STR("a string"), BOOL("a boolean"), OBJ("an object"), ARR("an array"), NULL("null");
+
+        private final String described;
+
+        Kind(String described) {
+            this.described = described;
+        }
+
+        public static Kind of(JsonNode v) {
+            if (v.isIntegralNumber()) return INT;
+            if (v.isNumber()) return FLOAT;
+            if (v.isString()) return STR;
+            if (v.isBoolean()) return BOOL;
+            if (v.isObject()) return OBJ;
+            if (v.isArray()) return ARR;
+            return NULL;
+        }
+
+        /** The kind of the value that begins with {@code first} (as a parser reads it). */
+        public static Kind of(JsonToken first) {
+            return switch (first) {
+                case VALUE_NUMBER_INT -> INT;
+                case VALUE_NUMBER_FLOAT -> FLOAT;
+                case VALUE_STRING -> STR;
+                case VALUE_TRUE, VALUE_FALSE -> BOOL;
+                case START_OBJECT -> OBJ;
+                case START_ARRAY -> ARR;
+                default -> NULL;
+            };
+        }
+    }
+
+    /**
+     * Whether a value of {@code type} is checked by its kind alone: a type name, or a union of
+     * them. Such a message need not be built into a tree to be checked (see {@link #check(JsonNode, Kind, String)}).
+     */
+    public static boolean kindOnly(JsonNode type) {
+        if (type.isString()) return true;
+        if (!isUnion(type)) return false;
+        for (JsonNode m : type.get(EITHER)) {
+            if (!kindOnly(m)) return false;
+        }
+        return true;
+    }
+
+    /** As {@link #check(JsonNode, JsonNode, String)} for a {@link #kindOnly} type, given the value's kind. */
+    public void check(JsonNode type, Kind kind, String prefix) {
+        try {
+            checkKind(type, kind);
+        } catch (M31Problem p) {
+            if (prefix.isEmpty()) throw p;
+            throw M31Problem.unprocessable(prefix + p.field(), prefix + " " + p.getMessage());
+        }
+    }
+
+    private static void checkKind(JsonNode type, Kind kind) {
+        if (isUnion(type)) {
+            List<String> why = new java.util.ArrayList<>();
+            for (JsonNode m : type.get(EITHER)) {
+                try {
+                    checkKind(m, kind);
+                    return;
+                } catch (M31Problem p) {
+                    why.add(p.getMessage());
+                }
+            }
+            throw notEither(why);
+        }
+        String name = type.asString();
+        boolean ok = switch (name) {
+            case "Int" -> kind == Kind.INT;
+            case "Float" -> kind == Kind.INT || kind == Kind.FLOAT;
+            case "Str" -> kind == Kind.STR;
+            case "Bool" -> kind == Kind.BOOL;
+            case "Obj" -> kind == Kind.OBJ;
+            case "Arr" -> kind == Kind.ARR;
+            default -> true;
+        };
+        if (!ok) throw M31Problem.unprocessable("$", "the message is not a" + (name.matches("[AEIOU].*") ? "n " : " ") + name
+                + " (got " + kind.described + ")");
+    }
+
+    private static M31Problem notEither(List<String> why) {
+        return M31Problem.unprocessable("$", "the message is none of the Either's types (" + String.join("; ", why) + ")");
+    }
+
     private void checkOne(JsonNode type, JsonNode value) {
         if (isUnion(type)) {
             List<String> why = new java.util.ArrayList<>();
@@ -82,21 +171,10 @@ public class ChannelTypes {
                     why.add(p.getMessage());
                 }
             }
-            throw M31Problem.unprocessable("$", "the message is none of the Either's types (" + String.join("; ", why) + ")");
+            throw notEither(why);
         }
         if (type.isString()) {
-            String name = type.asString();
-            boolean ok = switch (name) {
-                case "Int" -> value.isIntegralNumber();
-                case "Float" -> value.isNumber();
-                case "Str" -> value.isString();
-                case "Bool" -> value.isBoolean();
-                case "Obj" -> value.isObject();
-                case "Arr" -> value.isArray();
-                default -> true;
-            };
-            if (!ok) throw M31Problem.unprocessable("$", "the message is not a" + (name.matches("[AEIOU].*") ? "n " : " ") + name
-                    + " (got " + kind(value) + ")");
+            checkKind(type, Kind.of(value));
             return;
         }
         List<Error> errors = schema(type).validate(value);
@@ -133,15 +211,5 @@ public class ChannelTypes {
         } else if (n.isArray()) {
             for (JsonNode c : n) checkRefs(c);
         }
-    }
-
-    private static String kind(JsonNode v) {
-        if (v.isIntegralNumber()) return "an integer";
-        if (v.isNumber()) return "a number";
-        if (v.isString()) return "a string";
-        if (v.isBoolean()) return "a boolean";
-        if (v.isObject()) return "an object";
-        if (v.isArray()) return "an array";
-        return "null";
     }
 }
