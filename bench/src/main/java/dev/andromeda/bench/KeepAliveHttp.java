@@ -113,6 +113,64 @@ final class KeepAliveHttp implements AutoCloseable {
         return new Response(code, headers, answer);
     }
 
+    /**
+     * A GET whose answer is a stream (NDJSON, Server-Sent Events): its body as it comes, chunks
+     * decoded, read by the caller as far as it wants. The connection is the stream's from then on;
+     * {@link #close()} ends both.
+     */
+    InputStream stream(String pathAndQuery, String... headers) throws IOException {
+        close();
+        StringBuilder req = new StringBuilder(256).append("GET ").append(pathAndQuery).append(" HTTP/1.1\r\nHost: ")
+                .append(host).append(':').append(port).append("\r\n");
+        for (String h : headers) req.append(h).append("\r\n");
+        socket = new Socket();
+        socket.setTcpNoDelay(true);
+        socket.connect(new InetSocketAddress(host, port));
+        in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
+        out = socket.getOutputStream();
+        out.write(req.append("\r\n").toString().getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        String status = line();
+        if (status == null) throw new EOFException("the server closed the connection");
+        Map<String, String> head = new HashMap<>();
+        for (String l = line(); l != null && !l.isEmpty(); l = line()) {
+            int colon = l.indexOf(':');
+            head.put(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim());
+        }
+        int code = Integer.parseInt(status.substring(9, 12));
+        if (code != 200) throw new IOException("stream " + pathAndQuery + ": " + status);
+        if (!"chunked".equalsIgnoreCase(head.get("transfer-encoding"))) return in;
+        return new InputStream() {
+            private int left; // bytes left in the current chunk
+            private boolean end;
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (end) return -1;
+                if (left == 0) {
+                    String size = line();
+                    if (size != null && size.isEmpty()) size = line(); // the CRLF that ends the chunk before
+                    if (size == null) return -1;
+                    left = Integer.parseInt(size.split(";")[0].trim(), 16);
+                    if (left == 0) {
+                        end = true;
+                        return -1;
+                    }
+                }
+                int n = in.read(b, off, Math.min(len, left));
+                if (n < 0) return -1;
+                left -= n;
+                return n;
+            }
+        };
+    }
+
     /** One header line (ISO-8859-1, without its CRLF), or null at the end of the stream. */
     private String line() throws IOException {
         StringBuilder sb = new StringBuilder(64);

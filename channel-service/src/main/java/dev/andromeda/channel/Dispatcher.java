@@ -20,7 +20,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
@@ -73,7 +72,7 @@ public class Dispatcher implements InitializingBean, DisposableBean {
     private final ConcurrentLinkedQueue<TopicPartition> added = new ConcurrentLinkedQueue<>();
     private final Set<TopicPartition> assigned = new HashSet<>();
     private final Set<TopicPartition> paused = new HashSet<>();
-    private KafkaConsumer<String, byte[]> consumer;
+    private KafkaConsumer<byte[], byte[]> consumer;
     private Thread thread;
     private volatile boolean running;
 
@@ -99,7 +98,8 @@ public class Dispatcher implements InitializingBean, DisposableBean {
         p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaPlumbing.MAX_RECORD_BYTES + 64 * 1024);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "m31-channel-dispatcher");
-        consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+        // keys as bytes: the records of one send share their channel's key, decoded once (see Decoded)
+        consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
 
         List<TopicPartition> all = new ArrayList<>();
         for (int i = 0; i < kafka.sharedPartitions(); i++) all.add(new TopicPartition(kafka.sharedTopic(), i));
@@ -160,7 +160,7 @@ public class Dispatcher implements InitializingBean, DisposableBean {
                             consumer.seekToBeginning(List.of(tp));
                         }
                     }
-                    ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(500));
+                    ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
                     if (!records.isEmpty()) {
                         try {
                             dispatch(records);
@@ -190,19 +190,24 @@ public class Dispatcher implements InitializingBean, DisposableBean {
     /** A record on its way into a queue. */
     private record Pending(ChannelQueue q, ChannelQueue.Entry entry, String key, String attempt) {}
 
-    private void dispatch(ConsumerRecords<String, byte[]> records) {
+    private void dispatch(ConsumerRecords<byte[], byte[]> records) {
         List<Pending> pending = new ArrayList<>(records.count());
         List<ChannelStore.Keyed> keyed = new ArrayList<>();
         Map<String, long[]> foreign = new HashMap<>();
         // the records of one send carry the same key and attempt: each is decoded once, not per record
-        Decoded keys = new Decoded(), attempts = new Decoded();
-        String lastOwned = null, lastChannel = null;
-        for (ConsumerRecord<String, byte[]> r : records) {
+        Decoded channels = new Decoded(), keys = new Decoded(), attempts = new Decoded();
+        String lastOwned = null, lastChannel = null, queued = null;
+        ChannelQueue q = null;
+        for (ConsumerRecord<byte[], byte[]> r : records) {
             if (r.value() == null) continue;
             String channel = named.get(r.topic());
-            if (channel == null) channel = r.key();
+            if (channel == null) channel = channels.of(r.key());
             if (channel == null) continue;
-            ChannelQueue q = queue(channel);
+            // the records of a send come in a row: their channel's queue (or that it is not ours) is found once
+            if (channel != queued) { // not the very String of the last record's channel
+                q = queue(channel);
+                queued = channel;
+            }
             if (q == null) continue; // not one of ours
             long seq = r.offset() + 1;
             String key = keys.of(r.headers().lastHeader(H_KEY)), attempt = attempts.of(r.headers().lastHeader(H_ATTEMPT));
@@ -249,14 +254,17 @@ public class Dispatcher implements InitializingBean, DisposableBean {
         foreign.forEach((ch, n) -> store.foreignSent(ch, (int) n[0], n[1]));
     }
 
-    /** A header's text, decoded again only when its bytes differ from the last record's. */
+    /** A key's or header's text, decoded again only when its bytes differ from the last record's. */
     private static final class Decoded {
         private byte[] bytes;
         private String text;
 
         String of(Header h) {
-            if (h == null || h.value() == null) return null;
-            byte[] b = h.value();
+            return h == null ? null : of(h.value());
+        }
+
+        String of(byte[] b) {
+            if (b == null) return null;
             if (bytes == null || !java.util.Arrays.equals(bytes, b)) {
                 bytes = b;
                 text = new String(b, StandardCharsets.UTF_8);
@@ -265,7 +273,7 @@ public class Dispatcher implements InitializingBean, DisposableBean {
         }
     }
 
-    private JsonNode parse(ConsumerRecord<String, byte[]> r, String channel) {
+    private JsonNode parse(ConsumerRecord<byte[], byte[]> r, String channel) {
         try {
             return json.readTree(r.value());
         } catch (RuntimeException notJson) {
@@ -274,7 +282,7 @@ public class Dispatcher implements InitializingBean, DisposableBean {
         }
     }
 
-    private static String header(ConsumerRecord<String, byte[]> r, String name) {
+    private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
         Header h = r.headers().lastHeader(name);
         return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }

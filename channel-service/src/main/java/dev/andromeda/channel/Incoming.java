@@ -34,8 +34,9 @@ final class Incoming {
 
     /**
      * One JSON value from {@code len} bytes of {@code body} at {@code from}, read through to its
-     * end: every string decoded (so bad UTF-8 or a bad escape is caught here, as a tree would
-     * catch it), member names compared with {@code $ch} as decoded (so {@code "\u0024ch"} counts).
+     * end: the parser checks every string it skips (escapes, UTF-8, control characters) as it
+     * would building a tree; member names are compared with {@code $ch} as decoded (so
+     * {@code "\u0024ch"} counts).
      * Throws the parser's exception when the bytes are not exactly one JSON value.
      */
     static Incoming read(byte[] body, int from, int len, JsonMapper json) {
@@ -50,7 +51,6 @@ final class Incoming {
                     case START_OBJECT, START_ARRAY -> depth++;
                     case END_OBJECT, END_ARRAY -> depth--;
                     case PROPERTY_NAME -> endpoint |= "$ch".equals(p.currentName());
-                    case VALUE_STRING -> p.getTextLength();
                     default -> { }
                 }
                 if (depth == 0) break;
