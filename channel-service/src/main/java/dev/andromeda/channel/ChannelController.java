@@ -95,11 +95,11 @@ public class ChannelController implements ChannelsApi {
                                                 @RequestHeader(value = "Idempotency-Key", required = false) String idempotencyKey,
                                                 HttpServletRequest req) throws IOException {
         Ids.require(id, Ids.CHANNEL, "id");
-        List<Incoming> values = new ArrayList<>();
-        // lines split and read as the bytes they came as (a '\n' byte is never inside a UTF-8
-        // character): no decoding to text and encoding back, and Jackson's byte parser (the
-        // body is bounded by ChannelBodyLimits)
+        // lines split as the bytes they came as (a '\n' byte is never inside a UTF-8 character):
+        // no decoding to text and encoding back, and Jackson's byte parser (the body is bounded
+        // by ChannelBodyLimits); each line is read once the channel's type says how (see Incoming)
         byte[] body = req.getInputStream().readAllBytes();
+        List<int[]> lines = new ArrayList<>(); // {from, length, line number}
         int line = 0;
         for (int from = 0; from < body.length; line++) {
             int nl = from;
@@ -110,19 +110,26 @@ public class ChannelController implements ChannelsApi {
             while (b > a && blank(body[b - 1])) b--;
             if (a == b) continue;
             if (b - a > ChannelService.MAX_MESSAGE_BYTES + 1024) {
-                throw M31Problem.tooLarge("[" + values.size() + "]", "line " + (line + 1) + ": a message is at most " + ChannelService.MAX_MESSAGE_BYTES + " bytes");
+                throw M31Problem.tooLarge("[" + lines.size() + "]", "line " + (line + 1) + ": a message is at most " + ChannelService.MAX_MESSAGE_BYTES + " bytes");
             }
-            if (values.size() >= ChannelService.MAX_BATCH_MESSAGES) {
+            if (lines.size() >= ChannelService.MAX_BATCH_MESSAGES) {
                 throw M31Problem.tooLarge("body", "a batch is at most " + ChannelService.MAX_BATCH_MESSAGES + " messages");
             }
-            try {
-                values.add(Incoming.read(body, a, b - a, json));
-            } catch (RuntimeException notJson) {
-                throw M31Problem.badRequest("[" + values.size() + "]", "line " + (line + 1) + " is not JSON");
-            }
+            lines.add(new int[] {a, b - a, line + 1});
         }
+        Incoming.Messages messages = trees -> {
+            List<Incoming> values = new ArrayList<>(lines.size());
+            for (int[] l : lines) {
+                try {
+                    values.add(trees ? Incoming.parse(body, l[0], l[1], json) : Incoming.read(body, l[0], l[1], json));
+                } catch (RuntimeException notJson) {
+                    throw M31Problem.badRequest("[" + values.size() + "]", "line " + l[2] + " is not JSON");
+                }
+            }
+            return values;
+        };
         return ResponseEntity.status(HttpStatus.ACCEPTED)
-                .body(channels.send(id, values, true, idempotencyKey, cap(req), intParam(req, "wait")));
+                .body(channels.send(id, messages, true, idempotencyKey, cap(req), intParam(req, "wait")));
     }
 
     /** JSON's own whitespace: what may surround a value on its line. */

@@ -187,20 +187,25 @@ public class ChannelService {
 
     /** Reads and checks one message (the JSON body of a single send). */
     public SendResult send(String id, JsonNode value, String idempotencyKey, String cap, Integer syncWait) {
-        return send(id, List.of(Incoming.of(value, json)), false, idempotencyKey, cap, syncWait);
+        Incoming one = Incoming.of(value, json);
+        return send(id, trees -> List.of(one), false, idempotencyKey, cap, syncWait);
     }
 
     /**
-     * Sends {@code values} in order, all or nothing: every one is checked (type, endpoints, size)
-     * before anything is produced, as the JSON text it came as. A sync send then waits until a
-     * receiver took the message, or withdraws it (408) — never delivered afterwards.
+     * Sends the messages in order, all or nothing: every one is checked (type, endpoints, size)
+     * before anything is produced, as the JSON text it came as. They are read once the channel is
+     * known: a channel of a type name needs no trees (see {@link Incoming}). A sync send then waits
+     * until a receiver took the message, or withdraws it (408) — never delivered afterwards.
      */
-    public SendResult send(String id, List<Incoming> values, boolean batch, String idempotencyKey, String cap, Integer syncWait) {
+    public SendResult send(String id, Incoming.Messages messages, boolean batch, String idempotencyKey, String cap, Integer syncWait) {
         if (idempotencyKey != null && (idempotencyKey.isEmpty() || idempotencyKey.startsWith("~"))) {
             throw M31Problem.badRequest("Idempotency-Key", "an idempotency key is not empty and does not start with ~");
         }
         ChannelStore.Row probe = row(id);
         authorize(probe, cap, "send", ChannelAccess.Need.WRITE);
+        // a type name is checked by the value's kind: no tree per message
+        boolean kindOnly = ChannelTypes.kindOnly(probe.type());
+        List<Incoming> values = messages.read(!kindOnly);
         if (values.isEmpty()) throw M31Problem.badRequest("body", "no message to send");
         if (values.size() > MAX_BATCH_MESSAGES) throw M31Problem.tooLarge("body", "a batch is at most " + MAX_BATCH_MESSAGES + " messages");
         if (probe.sync() && values.size() > 1) {
@@ -210,8 +215,6 @@ public class ChannelService {
         int wait = syncWait == null ? DEFAULT_SYNC_WAIT : syncWait;
         if (probe.sync() && (wait < 1 || wait > 60)) throw M31Problem.badRequest("wait", "a sync send waits 1 to 60 seconds");
         List<byte[]> bytes = new ArrayList<>(values.size());
-        // a type name is checked by the value's kind: no tree per message (see Incoming)
-        boolean kindOnly = ChannelTypes.kindOnly(probe.type());
         for (int i = 0; i < values.size(); i++) {
             Incoming v = values.get(i);
             String prefix = batch ? "[" + i + "]" : "";

@@ -1,6 +1,7 @@
 package dev.andromeda.channel;
 
 import dev.andromeda.common.channel.ChannelTypes.Kind;
+import java.util.List;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
 import tools.jackson.databind.JsonNode;
@@ -58,6 +59,17 @@ final class Incoming {
             if (p.nextToken() != null) throw new IllegalArgumentException("more than one JSON value");
         }
         return new Incoming(java.util.Arrays.copyOfRange(body, from, from + len), kind, endpoint, null);
+    }
+
+    /** One JSON value from {@code len} bytes of {@code body} at {@code from}, parsed into its tree (a JSON Schema will look at it). */
+    static Incoming parse(byte[] body, int from, int len, JsonMapper json) {
+        JsonNode tree = json.readTree(body, from, len);
+        return new Incoming(java.util.Arrays.copyOfRange(body, from, from + len), Kind.of(tree), Caps.holdsEndpoint(tree), tree);
+    }
+
+    /** The messages of a send, read once the channel's type says whether they need trees. */
+    interface Messages {
+        List<Incoming> read(boolean trees);
     }
 
     /** The message as a tree, parsed on first need. */

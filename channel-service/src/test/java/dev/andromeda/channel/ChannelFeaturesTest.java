@@ -118,6 +118,16 @@ class ChannelFeaturesTest extends ChannelTestBase {
         assertThat(got.get(0).get("value").get("note").asString()).isEqualTo("costs $ch 5");
         assertThat(got.get(1).get("value").get("a").get("b").get(0).get("c").asString()).isEqualTo("\\");
         assertThat(receiveAll(floats, 3, 10)).extracting(m -> m.get("value").asDouble()).containsExactly(7.0, 7.5, -0.001);
+
+        // a JSON Schema channel parses each line into its tree once: the same refusals hold there
+        String schema = create("{\"type\":{\"type\":\"object\",\"required\":[\"a\"]}}").get("uri").asString();
+        assertProblem(ndjson(schema, "{\"a\":1}\n{\"a\":1} 2\n", Map.of()), 400, "[1]");
+        assertProblem(ndjson(schema, "{\"a\":1}\n{oops\n", Map.of()), 400, "[1]");
+        assertProblem(ndjson(schema, "{\"a\":1}\n{\"b\":1}\n", Map.of()), 422, "[1]");
+        assertProblem(ndjson(schema, "{\"a\":{\"\\u0024ch\":\"/fs/x\",\"end\":\"recv\"}}\n", Map.of()), 422, "[0]$.a.$ch");
+        assertThat(http.get(schema).json().get("sent").asLong()).isZero();
+        assertThat(ndjson(schema, "{\"a\":1}\n{\"a\":\"two\"}\n", Map.of()).status()).isEqualTo(202);
+        assertThat(receiveAll(schema, 2, 10)).extracting(m -> m.get("value").get("a").asString()).containsExactly("1", "two");
     }
 
     @Test
