@@ -60,8 +60,12 @@ public class ChannelTypes {
 
     /** As {@link #check(JsonNode, JsonNode)}, the problem's field prefixed (e.g. "[3]" for line 3 of a batch). */
     public void check(JsonNode type, JsonNode value, String prefix) {
+        prefixed(prefix, () -> checkOne(type, value));
+    }
+
+    private static void prefixed(String prefix, Runnable check) {
         try {
-            checkOne(type, value);
+            check.run();
         } catch (M31Problem p) {
             if (prefix.isEmpty()) throw p;
             throw M31Problem.unprocessable(prefix + p.field(), prefix + " " + p.getMessage());
@@ -121,26 +125,13 @@ public class ChannelTypes {
 
     /** As {@link #check(JsonNode, JsonNode, String)} for a {@link #kindOnly} type, given the value's kind. */
     public void check(JsonNode type, Kind kind, String prefix) {
-        try {
-            checkKind(type, kind);
-        } catch (M31Problem p) {
-            if (prefix.isEmpty()) throw p;
-            throw M31Problem.unprocessable(prefix + p.field(), prefix + " " + p.getMessage());
-        }
+        prefixed(prefix, () -> checkKind(type, kind));
     }
 
     private static void checkKind(JsonNode type, Kind kind) {
         if (isUnion(type)) {
-            List<String> why = new java.util.ArrayList<>();
-            for (JsonNode m : type.get(EITHER)) {
-                try {
-                    checkKind(m, kind);
-                    return;
-                } catch (M31Problem p) {
-                    why.add(p.getMessage());
-                }
-            }
-            throw notEither(why);
+            anyMember(type, m -> checkKind(m, kind));
+            return;
         }
         String name = type.asString();
         boolean ok = switch (name) {
@@ -156,22 +147,24 @@ public class ChannelTypes {
                 + " (got " + kind.described + ")");
     }
 
-    private static M31Problem notEither(List<String> why) {
-        return M31Problem.unprocessable("$", "the message is none of the Either's types (" + String.join("; ", why) + ")");
+    /** Passes when a member of the union passes {@code check}; else a 422 with why each did not. */
+    private static void anyMember(JsonNode union, java.util.function.Consumer<JsonNode> check) {
+        List<String> why = new java.util.ArrayList<>();
+        for (JsonNode m : union.get(EITHER)) {
+            try {
+                check.accept(m);
+                return;
+            } catch (M31Problem p) {
+                why.add(p.getMessage());
+            }
+        }
+        throw M31Problem.unprocessable("$", "the message is none of the Either's types (" + String.join("; ", why) + ")");
     }
 
     private void checkOne(JsonNode type, JsonNode value) {
         if (isUnion(type)) {
-            List<String> why = new java.util.ArrayList<>();
-            for (JsonNode m : type.get(EITHER)) {
-                try {
-                    checkOne(m, value);
-                    return;
-                } catch (M31Problem p) {
-                    why.add(p.getMessage());
-                }
-            }
-            throw notEither(why);
+            anyMember(type, m -> checkOne(m, value));
+            return;
         }
         if (type.isString()) {
             checkKind(type, Kind.of(value));
