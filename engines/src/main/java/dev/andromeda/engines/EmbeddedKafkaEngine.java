@@ -1,7 +1,6 @@
 package dev.andromeda.engines;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,7 +40,7 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
 
     /** Starts a broker on {@code logDir} (formatted on first use); {@code brokerPort} 0 picks a free one. */
     public static EmbeddedKafkaEngine start(Path logDir, int brokerPort) throws IOException {
-        return start(logDir, brokerPort == 0 ? freePort() : brokerPort, freePort());
+        return start(logDir, brokerPort == 0 ? FreePorts.pick() : brokerPort, FreePorts.pick());
     }
 
     /** Restarts on the same directory and ports (what a broker restart in a cluster looks like). */
@@ -109,10 +108,4 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
         server.awaitShutdown();
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        }
-    }
 }

@@ -21,6 +21,34 @@ import org.junit.jupiter.api.Test;
 
 class EnginesTest {
 
+    /**
+     * Ports named before their servers start are never in the range outgoing connections take
+     * their local ports from (where a starting client once took a service's port first), are free
+     * when handed out, and are not handed out twice.
+     */
+    @Test
+    void portsPickedAheadAreOutsideTheEphemeralRangeFreeAndDistinct() throws Exception {
+        int[] eph = FreePorts.ephemeralRange();
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            int port = FreePorts.pick();
+            assertThat(port).isBetween(1024, 65535);
+            assertThat(port < eph[0] || port > eph[1]).as("port %d inside the ephemeral range %d-%d", port, eph[0], eph[1]).isTrue();
+            assertThat(seen.add(port)).as("port %d handed out twice", port).isTrue();
+        }
+        int port = FreePorts.pick();
+        try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
+            assertThat(s.getLocalPort()).isEqualTo(port);
+            // taken now: never handed out, by this JVM or because it is no longer free
+            for (int i = 0; i < 200; i++) assertThat(FreePorts.pick()).isNotEqualTo(port);
+        }
+        // an outgoing connection's local port is in the ephemeral range, as the picks avoid
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0);
+             java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), server.getLocalPort())) {
+            assertThat(client.getLocalPort()).isBetween(eph[0], eph[1]);
+        }
+    }
+
     @Test
     void postgresAnswersAndHasTheM31Database() throws Exception {
         try (EmbeddedPostgresEngine pg = EmbeddedPostgresEngine.startEphemeral();

@@ -4,6 +4,7 @@ import dev.andromeda.channel.ChannelServiceApplication;
 import dev.andromeda.common.boot.M31Service;
 import dev.andromeda.engines.EmbeddedKafkaEngine;
 import dev.andromeda.engines.EmbeddedPostgresEngine;
+import dev.andromeda.engines.FreePorts;
 import dev.andromeda.fibril.FibrilServiceApplication;
 import dev.andromeda.gateway.GatewayApplication;
 import dev.andromeda.gateway.auth.Tokens;
@@ -11,7 +12,6 @@ import dev.andromeda.naming.NamingServiceApplication;
 import dev.andromeda.scheduler.SchedulerServiceApplication;
 import dev.andromeda.store.StoreServiceApplication;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -108,9 +108,9 @@ public final class Constellation implements AutoCloseable {
             byte[] k = new byte[48];
             new SecureRandom().nextBytes(k);
             internalKey = Base64.getUrlEncoder().withoutPadding().encodeToString(k);
-            int gatewayPort = options.gatewayPort() == 0 ? freePort() : options.gatewayPort();
-            for (String svc : List.of("naming", "store", "channel", "scheduler")) urls.put(svc, "http://127.0.0.1:" + freePort());
-            for (String node : options.nodes()) urls.put(node, "http://127.0.0.1:" + freePort());
+            int gatewayPort = options.gatewayPort() == 0 ? FreePorts.pick() : options.gatewayPort();
+            for (String svc : List.of("naming", "store", "channel", "scheduler")) urls.put(svc, "http://127.0.0.1:" + FreePorts.pick());
+            for (String node : options.nodes()) urls.put(node, "http://127.0.0.1:" + FreePorts.pick());
             urls.put("gateway", "http://127.0.0.1:" + gatewayPort);
 
             String[] db = pg.join();
@@ -294,12 +294,6 @@ public final class Constellation implements AutoCloseable {
     }
 
     private static long ms(long t0) { return (System.nanoTime() - t0) / 1_000_000; }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     private static <T> Supplier<T> uncheck(java.util.concurrent.Callable<T> c) {
         return () -> {
