@@ -98,7 +98,11 @@ final class SysModule {
 
         modules.suspending(cx, functions, "sleep", 1, (f, c, thisObj, args) -> {
             double ms = ScriptRuntime.toNumber(Args.at(args, 0));
-            long delay = Double.isNaN(ms) || ms < 0 ? 0 : (long) Math.min(ms, nucleus.settings().getWallClock().toMillis());
+            // a sleep past the wall clock ends in its failure: the timer is capped (nothing waits
+            // for years), a second beyond the limit, so that the wall clock's timer always fires
+            // first. Capped at the limit itself, a sleep begun within a millisecond of the spawn
+            // could be due first (its end is kept in epoch millis) and the fibril ended DONE
+            long delay = Double.isNaN(ms) || ms < 0 ? 0 : (long) Math.min(ms, nucleus.settings().getWallClock().toMillis() + 1000);
             SleepUntil until = new SleepUntil(System.currentTimeMillis() + delay);
             throw f.suspend(c, "sys.sleep", () -> until.timer(nucleus), UNDEFINED, until);
         });
