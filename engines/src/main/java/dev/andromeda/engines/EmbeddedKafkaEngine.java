@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A real Kafka broker in KRaft combined mode (broker + controller, one node) inside this JVM,
  * from the org.apache.kafka jars. Formats its storage the way kafka-storage.sh does, but
- * in-process, and keeps a fatal broker error from ending the host JVM.
+ * in-process, and keeps a fatal broker error from ending the host JVM. More brokers (without a
+ * controller) can join it ({@link #addBroker}), for tests of what losing one of several does.
  */
 public final class EmbeddedKafkaEngine implements AutoCloseable {
 
@@ -29,35 +30,60 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
     private final Path logDir;
     private final int brokerPort;
     private final int controllerPort;
+    private final int nodeId;
+    private volatile boolean closed;
 
-    private EmbeddedKafkaEngine(KafkaRaftServer server, String bootstrap, Path logDir, int brokerPort, int controllerPort) {
+    private EmbeddedKafkaEngine(KafkaRaftServer server, String bootstrap, Path logDir, int brokerPort, int controllerPort, int nodeId) {
         this.server = server;
         this.bootstrap = bootstrap;
         this.logDir = logDir;
         this.brokerPort = brokerPort;
         this.controllerPort = controllerPort;
+        this.nodeId = nodeId;
     }
 
     /** Starts a broker on {@code logDir} (formatted on first use); {@code brokerPort} 0 picks a free one. */
     public static EmbeddedKafkaEngine start(Path logDir, int brokerPort) throws IOException {
-        return start(logDir, brokerPort == 0 ? FreePorts.pick() : brokerPort, FreePorts.pick());
+        return start(logDir, 1, brokerPort == 0 ? FreePorts.pick() : brokerPort, FreePorts.pick(), Uuid.randomUuid().toString());
+    }
+
+    /**
+     * Another broker of this one's cluster — node {@code nodeId}, a broker only, on a fresh
+     * directory —, started and registered with this node's controller.
+     */
+    public EmbeddedKafkaEngine addBroker(int nodeId) throws IOException {
+        if (nodeId == 1) throw new IllegalArgumentException("node 1 is the controller");
+        return start(Files.createTempDirectory("m31-kafka-node" + nodeId + "-"), nodeId, FreePorts.pick(), controllerPort, clusterId());
+    }
+
+    /** The node id: 1 for the broker and controller, another for a broker that joined it. */
+    public int nodeId() { return nodeId; }
+
+    private String clusterId() throws IOException {
+        for (String line : Files.readAllLines(logDir.resolve("meta.properties"))) {
+            if (line.startsWith("cluster.id=")) return line.substring("cluster.id=".length()).trim();
+        }
+        throw new IOException("no cluster.id in " + logDir.resolve("meta.properties"));
     }
 
     /** Restarts on the same directory and ports (what a broker restart in a cluster looks like). */
     public EmbeddedKafkaEngine restart() throws IOException {
         close();
-        return start(logDir, brokerPort, controllerPort);
+        return start(logDir, nodeId, brokerPort, controllerPort, clusterId());
     }
 
-    private static EmbeddedKafkaEngine start(Path logDir, int brokerPort, int controllerPort) throws IOException {
+    /** Node 1 is broker and controller; any other node a broker of node 1's controller. */
+    private static EmbeddedKafkaEngine start(Path logDir, int nodeId, int brokerPort, int controllerPort, String clusterId)
+            throws IOException {
+        boolean controller = nodeId == 1;
         Exit.setExitProcedure((code, msg) -> log.error("Kafka asked to exit({}): {} — refused, the host JVM goes on", code, msg));
         Exit.setHaltProcedure((code, msg) -> log.error("Kafka asked to halt({}): {} — refused, the host JVM goes on", code, msg));
         Files.createDirectories(logDir);
         Properties p = new Properties();
-        p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
+        p.put("process.roles", controller ? "broker,controller" : "broker");
+        p.put("node.id", Integer.toString(nodeId));
         p.put("controller.quorum.voters", "1@localhost:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://localhost:" + brokerPort + ",CONTROLLER://localhost:" + controllerPort);
+        p.put("listeners", "PLAINTEXT://localhost:" + brokerPort + (controller ? ",CONTROLLER://localhost:" + controllerPort : ""));
         p.put("advertised.listeners", "PLAINTEXT://localhost:" + brokerPort);
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("controller.listener.names", "CONTROLLER");
@@ -78,8 +104,8 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
 
         if (!Files.exists(logDir.resolve("meta.properties"))) {
             Formatter f = new Formatter()
-                    .setNodeId(1)
-                    .setClusterId(Uuid.randomUuid().toString())
+                    .setNodeId(nodeId)
+                    .setClusterId(clusterId)
                     .setControllerListenerName("CONTROLLER")
                     .setMetadataLogDirectory(logDir.toString())
                     .setDirectories(List.of(logDir.toString()))
@@ -92,7 +118,7 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
         }
         KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
         server.startup();
-        return new EmbeddedKafkaEngine(server, "localhost:" + brokerPort, logDir, brokerPort, controllerPort);
+        return new EmbeddedKafkaEngine(server, "localhost:" + brokerPort, logDir, brokerPort, controllerPort, nodeId);
     }
 
     /** A throwaway broker in a fresh temporary directory, for tests. */
@@ -104,6 +130,8 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) return;
+        closed = true;
         server.shutdown();
         server.awaitShutdown();
     }
