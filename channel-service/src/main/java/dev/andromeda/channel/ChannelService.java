@@ -347,9 +347,8 @@ public class ChannelService {
                 }
             }
             // all of it ready at once: one produce request for the group, not whatever the
-            // sender thread found as it woke. flush() waits for records other threads sent before
-            // it too, on the same broker connections, as the answers below would
-            kafka.producer().flush();
+            // sender thread found as it woke; the answers below are this group's records only
+            kafka.sendNow();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             List<long[]> out = new ArrayList<>(sends.size());
             int i = 0;

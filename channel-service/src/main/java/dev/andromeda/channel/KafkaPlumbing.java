@@ -8,6 +8,8 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -40,6 +42,10 @@ public class KafkaPlumbing implements DisposableBean {
     private final Admin admin;
     private final KafkaProducer<String, byte[]> producer;
     private final int sharedPartitions;
+    /** Runs the producer's flushes, so that no send waits for records that are not its own (see sendNow). */
+    private final Thread flusher;
+    private final AtomicBoolean flushAsked = new AtomicBoolean();
+    private volatile boolean closing;
 
     public KafkaPlumbing(@Value("${m31.kafka.bootstrap}") String bootstrap,
                          @Value("${m31.channel.shared-topic:m31.channels}") String sharedTopic,
@@ -64,6 +70,39 @@ public class KafkaPlumbing implements DisposableBean {
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_100); // at least linger + request timeout
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "m31-channel-producer");
         this.producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        this.flusher = Thread.ofPlatform().daemon().name("m31-channel-flusher").start(this::flushWhenAsked);
+    }
+
+    /**
+     * Sends what the producer holds now, without waiting for it: the caller waits for its own
+     * records' acknowledgements only. KafkaProducer's only way to send at once is flush(), which
+     * also waits for every record appended before it — other channels', on other partitions and
+     * brokers. A send that called it itself would wait for a partition without a leader (a broker
+     * failing over) even when its own records were long acknowledged; so flush() runs on a thread
+     * of its own, and while one is held up, the flush it began keeps every new batch ready at
+     * once (the producer sends as it would with linger 0), so nothing else waits for it either.
+     */
+    public void sendNow() {
+        // a request already pending is served by a flush that begins after it was seen: that one
+        // covers records appended before this call too
+        if (flushAsked.compareAndSet(false, true)) LockSupport.unpark(flusher);
+    }
+
+    private void flushWhenAsked() {
+        while (!closing) {
+            if (!flushAsked.getAndSet(false)) {
+                LockSupport.park(this);
+                continue;
+            }
+            try {
+                producer.flush();
+            } catch (org.apache.kafka.common.errors.InterruptException e) {
+                if (closing) return;
+            } catch (RuntimeException e) {
+                // the records' own futures carry their failures to their senders
+                log.debug("flush: {}", e.toString());
+            }
+        }
     }
 
     public String bootstrap() { return bootstrap; }
@@ -130,6 +169,8 @@ public class KafkaPlumbing implements DisposableBean {
 
     @Override
     public void destroy() {
+        closing = true;
+        flusher.interrupt();
         producer.close(Duration.ofSeconds(5));
         admin.close(Duration.ofSeconds(5));
     }

@@ -2,10 +2,8 @@ package dev.andromeda.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.andromeda.common.boot.M31Service;
 import dev.andromeda.common.testing.TestHttp;
 import dev.andromeda.engines.EmbeddedKafkaEngine;
-import dev.andromeda.engines.SharedEngines;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -14,15 +12,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.WebApplicationType;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -42,19 +37,8 @@ class ChannelBrokerRestartTest {
         EmbeddedKafkaEngine broker = EmbeddedKafkaEngine.startEphemeral();
         ConfigurableApplicationContext app = null;
         try {
-            // a database of its own too: the channels of other tests live on the shared broker, not this one
-            var pg = SharedEngines.postgres();
-            String db = "restart" + System.nanoTime();
-            try (var c = java.sql.DriverManager.getConnection(pg.jdbcUrl(), pg.user(), pg.password())) {
-                c.createStatement().execute("create database " + db);
-            }
-            Map<String, Object> props = new HashMap<>(SharedEngines.springProperties(false));
-            props.put("spring.datasource.url", pg.jdbcUrl().substring(0, pg.jdbcUrl().lastIndexOf('/') + 1) + db);
-            props.put("m31.kafka.bootstrap", broker.bootstrapServers());
-            props.put("server.port", "0");
-            String[] args = props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
-            app = M31Service.builder(ChannelServiceApplication.class, ChannelServiceApplication.NAME, WebApplicationType.SERVLET, Map.of()).run(args);
-            TestHttp http = new TestHttp(Integer.parseInt(app.getEnvironment().getProperty("local.server.port")));
+            app = OwnBroker.channelService(broker, "restart");
+            TestHttp http = new TestHttp(OwnBroker.port(app));
             String path = http.post("/ch", "{\"type\":\"Int\"}").json().get("uri").asString();
 
             // the receiver: one NDJSON stream, acknowledging as it reads
