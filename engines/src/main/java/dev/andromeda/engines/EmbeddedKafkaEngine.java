@@ -56,9 +56,6 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
         return start(Files.createTempDirectory("m31-kafka-node" + nodeId + "-"), nodeId, FreePorts.pick(), controllerPort, clusterId());
     }
 
-    /** The node id: 1 for the broker and controller, another for a broker that joined it. */
-    public int nodeId() { return nodeId; }
-
     private String clusterId() throws IOException {
         for (String line : Files.readAllLines(logDir.resolve("meta.properties"))) {
             if (line.startsWith("cluster.id=")) return line.substring("cluster.id=".length()).trim();
