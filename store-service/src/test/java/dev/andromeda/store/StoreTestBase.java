@@ -11,7 +11,7 @@ import org.springframework.test.context.DynamicPropertySource;
 /** The service on a random port over one real embedded PostgreSQL (one context for all test classes). */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"spring.config.name=store-service", "spring.application.name=store-service"})
-abstract class StoreTestBase {
+public abstract class StoreTestBase {
 
     @DynamicPropertySource
     static void engines(DynamicPropertyRegistry r) {
@@ -19,10 +19,10 @@ abstract class StoreTestBase {
     }
 
     @LocalServerPort int port;
-    TestHttp http;
+    protected TestHttp http;
 
     @BeforeEach
-    void client() {
+    protected void client() {
         http = new TestHttp(port);
     }
 
@@ -30,7 +30,7 @@ abstract class StoreTestBase {
             .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
 
     /** A request with headers, answering the headers too (TestHttp keeps only the body). */
-    java.net.http.HttpResponse<byte[]> raw(String method, String path, String body, String... headers) {
+    protected java.net.http.HttpResponse<byte[]> raw(String method, String path, String body, String... headers) {
         var b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(http.base() + path))
                 .method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
                         : java.net.http.HttpRequest.BodyPublishers.ofString(body));
@@ -46,11 +46,11 @@ abstract class StoreTestBase {
         }
     }
 
-    static tools.jackson.databind.JsonNode json(java.net.http.HttpResponse<byte[]> r) {
+    protected static tools.jackson.databind.JsonNode json(java.net.http.HttpResponse<byte[]> r) {
         return TestHttp.JSON.readTree(r.body());
     }
 
-    static String text(java.net.http.HttpResponse<byte[]> r) {
+    protected static String text(java.net.http.HttpResponse<byte[]> r) {
         return new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
     }
 }
