@@ -1,7 +1,6 @@
 package dev.andromeda.store.feed;
 
 import dev.andromeda.common.problem.M31Problem;
-import dev.andromeda.store.objects.ObjectStore;
 import dev.andromeda.store.space.SpaceType;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
@@ -225,7 +224,7 @@ public class ChangeFeed implements SmartLifecycle {
     private void write(SpaceType t, Map<String, Object> r, OutputStream out) throws IOException {
         String op = (String) r.get("op");
         String[] keys = keys(r.get("keys"));
-        Map<String, Object> body = r.get("body") == null ? Map.of() : json.readValue((String) r.get("body"), ObjectStore.OBJECT_MAP);
+        Map<String, Object> body = r.get("body") == null ? Map.of() : json.readValue((String) r.get("body"), SpaceType.OBJECT_MAP);
         Map<String, Map<String, Object>> current = Map.of();
         if (op.equals("invoke")) current = current(t, keys);
         StringBuilder sb = new StringBuilder();
@@ -255,8 +254,8 @@ public class ChangeFeed implements SmartLifecycle {
                 + t.table() + " where key = any(?)", rs -> {
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("version", rs.getLong("version"));
-            s.put("attrs", json.readValue(rs.getString("attrs"), ObjectStore.OBJECT_MAP));
-            s.put("labels", json.readValue(rs.getString("labels"), ObjectStore.STRING_MAP));
+            s.put("attrs", json.readValue(rs.getString("attrs"), SpaceType.OBJECT_MAP));
+            s.put("labels", json.readValue(rs.getString("labels"), SpaceType.STRING_MAP));
             m.put(rs.getString("key"), s);
         }, (Object) keys);
         return m;

@@ -106,7 +106,7 @@ public class Invoker {
 
         /** Where an operation is (invocation i, attribute): named only when a problem needs it, not per operation. */
         record At(int i, String attr) {
-            String name() { return where(i) + ".ops." + SpaceQuery.abbreviate(attr); }
+            String name() { return where(i) + ".ops." + SpaceType.abbreviate(attr); }
         }
 
         static void checkKey(int i, String key) {
@@ -121,7 +121,7 @@ public class Invoker {
             Integer ord = ordinal.get(attr);
             if (ord == null) {
                 if (type.isKey(attr)) throw M31Problem.unprocessable(field.name(), "the key attribute cannot be changed by an invocation");
-                throw M31Problem.unprocessable(field.name(), "no attribute '" + SpaceQuery.abbreviate(attr) + "' in space " + type.name());
+                throw M31Problem.unprocessable(field.name(), "no attribute '" + SpaceType.abbreviate(attr) + "' in space " + type.name());
             }
             if (op == null) throw M31Problem.unprocessable(field.name(), "an operation is {op, n}; op is one of " + OPS);
             Acc[] accs = byKey.get(key);
@@ -261,7 +261,7 @@ public class Invoker {
                     }
                     acc.absent = absent;
                 }
-                default -> throw M31Problem.unprocessable(field.name(), "unknown operation '" + SpaceQuery.abbreviate(op) + "'; use " + OPS);
+                default -> throw M31Problem.unprocessable(field.name(), "unknown operation '" + SpaceType.abbreviate(op) + "'; use " + OPS);
             }
         }
 
@@ -437,7 +437,7 @@ public class Invoker {
         String batchId = batchIdOf(body);
         StoredObject[] after = new StoredObject[1];
         apply(c, batchId, () -> after[0] = objects.find(t, key).orElse(null));
-        if (after[0] == null) throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name());
+        if (after[0] == null) throw M31Problem.notFound("no object " + SpaceType.abbreviate(key) + " in space " + t.name());
         return after[0];
     }
 

@@ -20,7 +20,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -30,7 +29,6 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
-import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -42,8 +40,6 @@ import tools.jackson.databind.json.JsonMapper;
 public class ObjectStore {
 
     static final int STREAM_FETCH_SIZE = 1000;
-    public static final TypeReference<LinkedHashMap<String, Object>> OBJECT_MAP = new TypeReference<>() {};
-    public static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {};
 
     private final JdbcClient jdbc;
     private final JdbcTemplate streaming;
@@ -102,7 +98,7 @@ public class ObjectStore {
         if (given == null) return attrs;
         for (var e : given.entrySet()) {
             String name = e.getKey();
-            String field = "attrs." + SpaceQuery.abbreviate(name);
+            String field = "attrs." + SpaceType.abbreviate(name);
             if (t.isKey(name)) {
                 if (!key.equals(e.getValue())) {
                     throw M31Problem.unprocessable(field, "the key attribute " + name + " must equal the key in the path");
@@ -111,7 +107,7 @@ public class ObjectStore {
             }
             AttrType type = t.typeOf(name);
             if (type == null) {
-                throw M31Problem.unprocessable(field, "no attribute '" + SpaceQuery.abbreviate(name) + "' in space " + t.name()
+                throw M31Problem.unprocessable(field, "no attribute '" + SpaceType.abbreviate(name) + "' in space " + t.name()
                         + " (its attributes: " + String.join(", ", t.attrNames().keySet()) + ")");
             }
             Object v = type.coerce(e.getValue(), json);
@@ -158,7 +154,7 @@ public class ObjectStore {
             return jdbc.sql(sql).params(a, l, key, cond.version(), t.name(), t.name())
                     .query((rs, n) -> new Written(map(rs), false)).optional()
                     .orElseThrow(() -> preconditionFailed(exists(t, key)
-                            ? "the object is not at version " + cond.version() : "no object " + SpaceQuery.abbreviate(key) + " to match"));
+                            ? "the object is not at version " + cond.version() : "no object " + SpaceType.abbreviate(key) + " to match"));
         }
         String insert = "insert into " + t.table() + " as sp (key, attrs, labels, version, created, modified) "
                 + "values (?, ?::jsonb, ?::jsonb, 1, now(), now()) ";
@@ -204,7 +200,7 @@ public class ObjectStore {
         if (patch.getRemove() != null) {
             for (String r : patch.getRemove()) {
                 if (r == null || r.indexOf('\0') >= 0) throw M31Problem.unprocessable("remove", "a label name is a string without NUL");
-                if (set.containsKey(r)) throw M31Problem.unprocessable("remove", "label " + SpaceQuery.abbreviate(r) + " is both set and removed");
+                if (set.containsKey(r)) throw M31Problem.unprocessable("remove", "label " + SpaceType.abbreviate(r) + " is both set and removed");
                 remove.add(r);
             }
         }
@@ -223,14 +219,14 @@ public class ObjectStore {
         args.add(t.name());
         args.add(t.name());
         return jdbc.sql(sql).params(args).query((rs, n) -> map(rs)).optional().orElseThrow(() -> {
-            if (!exists(t, key)) return M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name());
+            if (!exists(t, key)) return M31Problem.notFound("no object " + SpaceType.abbreviate(key) + " in space " + t.name());
             return preconditionFailed("the object is not at version " + ifMatch);
         });
     }
 
     public StoredObject get(SpaceType t, String key) {
         checkKey(key);
-        return find(t, key).orElseThrow(() -> M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+        return find(t, key).orElseThrow(() -> M31Problem.notFound("no object " + SpaceType.abbreviate(key) + " in space " + t.name()));
     }
 
     public java.util.Optional<StoredObject> find(SpaceType t, String key) {
@@ -301,7 +297,7 @@ public class ObjectStore {
         if (limit > 0 && n[0] > limit) {
             StoredObject o = new StoredObject();
             o.setKey(new String(last[0], StandardCharsets.UTF_8));
-            if (!t.isKey(q.sortAttr())) o.setAttrs(json.readValue(last[1], OBJECT_MAP)); // one row parsed, for its sort value
+            if (!t.isKey(q.sortAttr())) o.setAttrs(json.readValue(last[1], SpaceType.OBJECT_MAP)); // one row parsed, for its sort value
             next = cursors.make(q.filters(), SpaceQuery.sortValue(t, q.sortAttr(), o), o.getKey());
         }
         return new RawPage(buf.array(), buf.size(), next);
@@ -358,12 +354,12 @@ public class ObjectStore {
         if (two.size() < 2) return null;
         StoredObject last = new StoredObject();
         last.setKey(two.get(0)[0]);
-        if (!t.isKey(q.sortAttr())) last.setAttrs(json.readValue(two.get(0)[1], OBJECT_MAP));
+        if (!t.isKey(q.sortAttr())) last.setAttrs(json.readValue(two.get(0)[1], SpaceType.OBJECT_MAP));
         return cursors.make(q.filters(), SpaceQuery.sortValue(t, q.sortAttr(), last), last.getKey());
     }
 
     private void csvRow(ResultSet rs, List<String> names, OutputStream out) throws SQLException, IOException {
-        Map<String, Object> attrs = json.readValue(rs.getString("attrs"), OBJECT_MAP);
+        Map<String, Object> attrs = json.readValue(rs.getString("attrs"), SpaceType.OBJECT_MAP);
         StringBuilder line = new StringBuilder(csv(rs.getString("key")));
         for (String n : names) {
             Object v = attrs.get(n);
@@ -383,8 +379,8 @@ public class ObjectStore {
     public StoredObject map(ResultSet rs) throws SQLException {
         StoredObject o = new StoredObject();
         o.setKey(rs.getString("key"));
-        o.setAttrs(json.readValue(rs.getString("attrs"), OBJECT_MAP));
-        o.setLabels(json.readValue(rs.getString("labels"), STRING_MAP));
+        o.setAttrs(json.readValue(rs.getString("attrs"), SpaceType.OBJECT_MAP));
+        o.setLabels(json.readValue(rs.getString("labels"), SpaceType.STRING_MAP));
         o.setVersion(rs.getLong("version"));
         o.setModified(rs.getObject("modified", OffsetDateTime.class));
         return o;
@@ -397,7 +393,7 @@ public class ObjectStore {
 
     public static String describe(Object v) {
         if (v == null) return "null";
-        if (v instanceof String s) return "the string \"" + SpaceQuery.abbreviate(s) + "\"";
+        if (v instanceof String s) return "the string \"" + SpaceType.abbreviate(s) + "\"";
         if (v instanceof Number n) return "the number " + n;
         if (v instanceof Boolean b) return "the boolean " + b;
         if (v instanceof Map<?, ?>) return "an object";

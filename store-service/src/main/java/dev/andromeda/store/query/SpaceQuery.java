@@ -71,7 +71,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
         String sortAttr = sort == null || sort.isEmpty() ? t.keyAttr() : desc || sort.startsWith("+") ? sort.substring(1) : sort;
         if (!t.isKey(sortAttr)) {
             AttrType st = t.typeOf(sortAttr);
-            if (st == null) throw M31Problem.badRequest("sort", "no attribute '" + abbreviate(sortAttr) + "' in space " + t.name() + " " + known(t));
+            if (st == null) throw M31Problem.badRequest("sort", "no attribute '" + SpaceType.abbreviate(sortAttr) + "' in space " + t.name() + " " + known(t));
             if (!st.indexable()) throw M31Problem.badRequest("sort", sortAttr + " is a " + st + ", which has no order");
         }
         String filters = canonical + "|" + (desc ? "-" : "+") + sortAttr;
@@ -144,7 +144,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
 
     private static void filter(SpaceType t, String param, String value, List<String> where, List<Object> args,
                                JsonMapper json) {
-        if (value.indexOf('\0') >= 0) throw M31Problem.badRequest(abbreviate(param), "a value has no NUL character");
+        if (value.indexOf('\0') >= 0) throw M31Problem.badRequest(SpaceType.abbreviate(param), "a value has no NUL character");
         if (param.equals("since") || param.equals("until")) {
             where.add(param.equals("since") ? "modified >= ?" : "modified < ?");
             args.add(when(param, value));
@@ -161,14 +161,14 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
             attr = param.substring(0, dot);
             op = param.substring(dot + 1);
         }
-        if (!OPS.contains(op)) throw M31Problem.badRequest(abbreviate(param), "unknown operator '" + abbreviate(op) + "'; use " + String.join(", ", OPS.stream().sorted().toList()));
+        if (!OPS.contains(op)) throw M31Problem.badRequest(SpaceType.abbreviate(param), "unknown operator '" + SpaceType.abbreviate(op) + "'; use " + String.join(", ", OPS.stream().sorted().toList()));
         if (t.isKey(attr)) {
             keyFilter(param, op, value, where, args, json);
             return;
         }
         AttrType type = t.typeOf(attr);
         if (type == null) {
-            throw M31Problem.badRequest(abbreviate(param), "no attribute '" + abbreviate(attr) + "' in space " + t.name() + " " + known(t));
+            throw M31Problem.badRequest(SpaceType.abbreviate(param), "no attribute '" + SpaceType.abbreviate(attr) + "' in space " + t.name() + " " + known(t));
         }
         String lit = SpaceType.lit(attr);
         boolean scalar = type.kind != AttrType.Kind.List && type.kind != AttrType.Kind.Obj
@@ -194,17 +194,17 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
                 where.add(ors.isEmpty() ? "false" : "(" + String.join(" or ", ors) + ")");
             }
             case "contains" -> {
-                if (!type.isList()) throw M31Problem.badRequest(abbreviate(param), attr + " is a " + type + "; contains applies to lists");
+                if (!type.isList()) throw M31Problem.badRequest(SpaceType.abbreviate(param), attr + " is a " + type + "; contains applies to lists");
                 Object v = parse(type.elem, param, value, json);
                 where.add("attrs @> ?::jsonb");
                 args.add(json.writeValueAsString(Map.of(attr, List.of(v))));
             }
             case "prefix" -> {
-                if (type.kind != AttrType.Kind.Str) throw M31Problem.badRequest(abbreviate(param), attr + " is a " + type + "; prefix applies to Str");
+                if (type.kind != AttrType.Kind.Str) throw M31Problem.badRequest(SpaceType.abbreviate(param), attr + " is a " + type + "; prefix applies to Str");
                 prefix(t.valueExpr(attr), null, value, where, args);
             }
             default -> {
-                if (!type.ordered()) throw M31Problem.badRequest(abbreviate(param), type + " values have no order; use eq, ne, in or exists");
+                if (!type.ordered()) throw M31Problem.badRequest(SpaceType.abbreviate(param), type + " values have no order; use eq, ne, in or exists");
                 where.add(t.valueExpr(attr) + " " + cmp(op) + " ?");
                 args.add(sqlValue(type, parse(type, param, value, json)));
             }
@@ -223,7 +223,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
                 where.add("starts_with(key, ?)");
                 args.add(value);
             }
-            case "contains" -> throw M31Problem.badRequest(abbreviate(param), "the key is a Str; contains applies to lists");
+            case "contains" -> throw M31Problem.badRequest(SpaceType.abbreviate(param), "the key is a Str; contains applies to lists");
             default -> {
                 where.add("key " + cmp(op) + " ?");
                 args.add(value);
@@ -240,7 +240,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
             rest = rest.substring(0, dot);
         }
         String label = rest;
-        if (label.isEmpty()) throw M31Problem.badRequest(abbreviate(param), "a label filter is label.<name>[.op]=<value>");
+        if (label.isEmpty()) throw M31Problem.badRequest(SpaceType.abbreviate(param), "a label filter is label.<name>[.op]=<value>");
         // a label name fit for SQL text is written as a literal, so the expression matches its index
         boolean plain = SpaceType.ATTR_NAME.matcher(label).matches();
         String text = plain ? SpaceType.labelExpr(label) : "((labels->>?) collate \"C\")";
@@ -273,7 +273,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
                 where.add(text + " " + cmp(op) + " ?");
                 args.add(value);
             }
-            default -> throw M31Problem.badRequest(abbreviate(param), "labels take eq, ne, in, exists, prefix, lt, le, gt, ge");
+            default -> throw M31Problem.badRequest(SpaceType.abbreviate(param), "labels take eq, ne, in, exists, prefix, lt, le, gt, ge");
         }
     }
 
@@ -324,7 +324,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
 
     private static Object parse(AttrType type, String param, String value, JsonMapper json) {
         Object v = type.fromText(value, json);
-        if (v == null) throw M31Problem.badRequest(abbreviate(param), "'" + abbreviate(value) + "' is not a " + type);
+        if (v == null) throw M31Problem.badRequest(SpaceType.abbreviate(param), "'" + SpaceType.abbreviate(value) + "' is not a " + type);
         return v;
     }
 
@@ -332,7 +332,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
         return switch (value) {
             case "true", "" -> true;
             case "false" -> false;
-            default -> throw M31Problem.badRequest(abbreviate(param), "exists is true or false");
+            default -> throw M31Problem.badRequest(SpaceType.abbreviate(param), "exists is true or false");
         };
     }
 
@@ -345,13 +345,13 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
             try {
                 parsed = json.readValue(value, List.class);
             } catch (RuntimeException e) {
-                throw M31Problem.badRequest(abbreviate(param), "in takes v1,v2,… or a JSON array");
+                throw M31Problem.badRequest(SpaceType.abbreviate(param), "in takes v1,v2,… or a JSON array");
             }
             for (Object o : parsed) out.add(o instanceof String s ? s : json.writeValueAsString(o));
         } else {
             for (String s : value.split(",", -1)) out.add(s);
         }
-        if (out.size() > MAX_IN) throw M31Problem.badRequest(abbreviate(param), "in takes at most " + MAX_IN + " values");
+        if (out.size() > MAX_IN) throw M31Problem.badRequest(SpaceType.abbreviate(param), "in takes at most " + MAX_IN + " values");
         return out;
     }
 
@@ -367,7 +367,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
             if (v.matches("\\d{4}-\\d{2}-\\d{2}")) return LocalDate.parse(v).atStartOfDay().atOffset(ZoneOffset.UTC);
             return OffsetDateTime.parse(v, DateTimeFormatter.ISO_OFFSET_DATE_TIME);
         } catch (java.time.DateTimeException | NumberFormatException | ArithmeticException e) {
-            throw M31Problem.badRequest(field, field + " is RFC 3339, yyyy-MM-dd, MMDDYYYY or epoch seconds; got '" + abbreviate(s) + "'");
+            throw M31Problem.badRequest(field, field + " is RFC 3339, yyyy-MM-dd, MMDDYYYY or epoch seconds; got '" + SpaceType.abbreviate(s) + "'");
         }
     }
 
@@ -378,7 +378,4 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
         return "(attributes: " + String.join(", ", names) + ")";
     }
 
-    public static String abbreviate(String s) {
-        return s.length() <= 64 ? s : s.substring(0, 64) + "…";
-    }
 }

@@ -4,7 +4,6 @@ import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
-import dev.andromeda.store.query.SpaceQuery;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.OffsetDateTime;
@@ -121,7 +120,7 @@ public final class AttrType {
     private static AttrType parseName(String s, JsonMapper json, int depth) {
         for (AttrType t : SCALARS) if (t.kind.name().equals(s)) return t;
         if (s.startsWith("List<") && s.endsWith(">")) return list(parse(s.substring(5, s.length() - 1), json, depth + 1));
-        throw new BadType("unknown type '" + SpaceQuery.abbreviate(s) + "'; types are Int, Float, Str, Bool, Time, Any, List<T>, {\"Obj\": {…}}, {\"Schema\": {…}}");
+        throw new BadType("unknown type '" + SpaceType.abbreviate(s) + "'; types are Int, Float, Str, Bool, Time, Any, List<T>, {\"Obj\": {…}}, {\"Schema\": {…}}");
     }
 
     static AttrType list(AttrType elem) {

@@ -5,7 +5,6 @@ import dev.andromeda.api.model.SpaceOpts;
 import dev.andromeda.api.model.SpaceSpec;
 import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.common.security.Caller;
-import dev.andromeda.store.query.SpaceQuery;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
@@ -99,7 +98,7 @@ public class SpaceCatalog {
                     continue; // the primary key is its index
                 } else {
                     AttrType t = attrs.get(n);
-                    if (t == null) throw M31Problem.unprocessable(field, "no attribute '" + SpaceQuery.abbreviate(n) + "' to index");
+                    if (t == null) throw M31Problem.unprocessable(field, "no attribute '" + SpaceType.abbreviate(n) + "' to index");
                     if (!t.indexable()) throw M31Problem.unprocessable(field, n + " is a " + t + "; Int, Float, Str, Time and Bool attributes have btree indexes (all have GIN)");
                 }
                 indexed.add(n);
@@ -130,7 +129,7 @@ public class SpaceCatalog {
     public static void checkLabel(String field, String name, String value) {
         if (name == null || name.isEmpty() || name.length() > 256 || name.indexOf('\0') >= 0
                 || value == null || value.indexOf('\0') >= 0) {
-            throw M31Problem.unprocessable(SpaceQuery.abbreviate(field), "a label is a non-empty name (≤ 256) with a string value");
+            throw M31Problem.unprocessable(SpaceType.abbreviate(field), "a label is a non-empty name (≤ 256) with a string value");
         }
     }
 

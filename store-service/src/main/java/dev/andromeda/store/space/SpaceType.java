@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import tools.jackson.core.type.TypeReference;
 
 /**
  * The definition of a space: its key attribute, its typed attributes, labels and options, and
@@ -165,4 +166,13 @@ public record SpaceType(String name, String table, String keyAttr, Map<String, A
     public SpaceType withLabels(Map<String, String> l) {
         return new SpaceType(name, table, keyAttr, attrs, indexed, new java.util.TreeMap<>(l), partitions, failures, versioning, created);
     }
+
+    /** A name or value as problem details quote it: at most 64 characters and an ellipsis. */
+    public static String abbreviate(String s) {
+        return s.length() <= 64 ? s : s.substring(0, 64) + "…";
+    }
+
+    /** The stored forms of an object's attrs and labels, as JSON is read back into them. */
+    public static final TypeReference<LinkedHashMap<String, Object>> OBJECT_MAP = new TypeReference<>() {};
+    public static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {};
 }

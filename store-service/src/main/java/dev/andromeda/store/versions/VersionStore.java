@@ -77,7 +77,7 @@ public class VersionStore {
     private record State(Map<String, Object> attrs, Map<String, String> labels, long version, long base, OffsetDateTime modified) {}
 
     private State state(ResultSet rs, boolean withBase) throws SQLException {
-        return new State(json.readValue(rs.getString("attrs"), ObjectStore.OBJECT_MAP), json.readValue(rs.getString("labels"), ObjectStore.STRING_MAP),
+        return new State(json.readValue(rs.getString("attrs"), SpaceType.OBJECT_MAP), json.readValue(rs.getString("labels"), SpaceType.STRING_MAP),
                 rs.getLong("version"), withBase ? rs.getLong("base") : 0, rs.getObject("modified", OffsetDateTime.class));
     }
 
@@ -98,7 +98,7 @@ public class VersionStore {
         return jdbc.sql("select attrs::text as attrs, labels::text as labels, version, base, modified from branches "
                         + "where space = ? and key = ? and name = ?" + (lock ? " for update" : ""))
                 .params(t.name(), key, b).query((rs, n) -> state(rs, true)).optional()
-                .orElseThrow(() -> M31Problem.notFound("no branch " + b + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+                .orElseThrow(() -> M31Problem.notFound("no branch " + b + " of " + SpaceType.abbreviate(key) + " in space " + t.name()));
     }
 
     private java.util.Optional<State> history(SpaceType t, String key, String branch, long version) {
@@ -119,7 +119,7 @@ public class VersionStore {
                     long through = rs.getLong("through");
                     OffsetDateTime at = rs.getObject("at", OffsetDateTime.class);
                     M31Problem gone = new Pruned("version " + version + (branch.isEmpty() ? "" : " on branch " + branch) + " of "
-                            + SpaceQuery.abbreviate(key) + " was pruned by the retention policy (this line is pruned through version "
+                            + SpaceType.abbreviate(key) + " was pruned by the retention policy (this line is pruned through version "
                             + through + ", last at " + at + ")", through, at);
                     return (M31Problem) gone;
                 })
@@ -144,7 +144,7 @@ public class VersionStore {
         requireVersioning(t, branch != null ? "branch" : "version");
         if (branch == null) {
             return history(t, key, "", version).map(s -> view(t, key, null, s))
-                    .orElseThrow(() -> missing(t, key, "", version, "no version " + version + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+                    .orElseThrow(() -> missing(t, key, "", version, "no version " + version + " of " + SpaceType.abbreviate(key) + " in space " + t.name()));
         }
         checkBranch(branch);
         State b = branchRow(t, key, branch, false);
@@ -154,7 +154,7 @@ public class VersionStore {
         if (before) s = history(t, key, "", version);
         return s.map(x -> view(t, key, branch, x))
                 .orElseThrow(() -> missing(t, key, before ? "" : branch, version,
-                        "no version " + version + " on branch " + branch + " of " + SpaceQuery.abbreviate(key)));
+                        "no version " + version + " on branch " + branch + " of " + SpaceType.abbreviate(key)));
     }
 
     public List<Version> versions(SpaceType t, String key, String branch) {
@@ -177,7 +177,7 @@ public class VersionStore {
                     v.setModified(rs.getObject("modified", OffsetDateTime.class));
                     return v;
                 }).list();
-        if (out.isEmpty() && !objects.exists(t, key)) throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name());
+        if (out.isEmpty() && !objects.exists(t, key)) throw M31Problem.notFound("no object " + SpaceType.abbreviate(key) + " in space " + t.name());
         return out;
     }
 
@@ -188,16 +188,16 @@ public class VersionStore {
         return tx.execute(status -> {
             long at = from != null ? from : jdbc.sql("select version from " + t.table() + " where key = ?").param(key)
                     .query(Long.class).optional()
-                    .orElseThrow(() -> M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+                    .orElseThrow(() -> M31Problem.notFound("no object " + SpaceType.abbreviate(key) + " in space " + t.name()));
             State s = history(t, key, "", at).orElseThrow(() -> missing(t, key, "", at, "no version " + at + " of "
-                    + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+                    + SpaceType.abbreviate(key) + " in space " + t.name()));
             try {
                 jdbc.sql("insert into branches (space, key, name, base, attrs, labels, version, modified) "
                                 + "values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?)")
                         .params(t.name(), key, name, at, json.writeValueAsString(s.attrs()), json.writeValueAsString(s.labels()), at, s.modified())
                         .update();
             } catch (DuplicateKeyException e) {
-                throw M31Problem.conflict("branch " + name + " of " + SpaceQuery.abbreviate(key) + " exists");
+                throw M31Problem.conflict("branch " + name + " of " + SpaceType.abbreviate(key) + " exists");
             }
             return toBranch(name, at, at, s.modified());
         });
@@ -210,7 +210,7 @@ public class VersionStore {
                 .params(t.name(), key)
                 .query((rs, n) -> toBranch(rs.getString("name"), rs.getLong("base"), rs.getLong("version"),
                         rs.getObject("modified", OffsetDateTime.class))).list();
-        if (out.isEmpty() && !objects.exists(t, key)) throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name());
+        if (out.isEmpty() && !objects.exists(t, key)) throw M31Problem.notFound("no object " + SpaceType.abbreviate(key) + " in space " + t.name());
         return out;
     }
 
@@ -303,7 +303,7 @@ public class VersionStore {
             }
             for (String k : keys) {
                 if (!states.containsKey(k)) {
-                    throw M31Problem.notFound("no branch " + branch + " of " + SpaceQuery.abbreviate(k) + " in space " + t.name());
+                    throw M31Problem.notFound("no branch " + branch + " of " + SpaceType.abbreviate(k) + " in space " + t.name());
                 }
             }
             int fresh = jdbc.sql("insert into applied_batches (space, batch_id, applied_at) values (?, ?, now()) on conflict do nothing")
@@ -361,7 +361,7 @@ public class VersionStore {
         checkBranch(branch);
         tx.executeWithoutResult(status -> {
             int n = jdbc.sql("delete from branches where space = ? and key = ? and name = ?").params(t.name(), key, branch).update();
-            if (n == 0) throw M31Problem.notFound("no branch " + branch + " of " + SpaceQuery.abbreviate(key) + " in space " + t.name());
+            if (n == 0) throw M31Problem.notFound("no branch " + branch + " of " + SpaceType.abbreviate(key) + " in space " + t.name());
             jdbc.sql("delete from versions where space = ? and key = ? and branch = ?").params(t.name(), key, branch).update();
             jdbc.sql("delete from version_horizons where space = ? and key = ? and branch = ?").params(t.name(), key, branch).update();
             jdbc.sql("insert into changes (space, op, keys, ref) values (?, 'delete', ?, ?)")
@@ -409,7 +409,7 @@ public class VersionStore {
             State main = jdbc.sql("select attrs::text as attrs, labels::text as labels, version, modified from " + t.table()
                             + " where key = ? for update")
                     .param(key).query((rs, n) -> state(rs, false)).optional()
-                    .orElseThrow(() -> M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + t.name()));
+                    .orElseThrow(() -> M31Problem.notFound("no object " + SpaceType.abbreviate(key) + " in space " + t.name()));
             State b = branchRow(t, key, branch, true);
             State base = history(t, key, "", b.base()).orElseThrow(() -> M31Problem.gone("the branch point (version " + b.base() + ") is no longer kept"));
             List<Map<String, Object>> conflicts = new ArrayList<>();

@@ -338,7 +338,7 @@ class StoreController implements StoreApi {
     public ResponseEntity<Void> deleteObject(String space, String key, String ifMatch) {
         SpaceType t = writable(space);
         if (!objects.delete(t, key, ObjectStore.Condition.version(ifMatch))) {
-            throw M31Problem.notFound("no object " + SpaceQuery.abbreviate(key) + " in space " + space);
+            throw M31Problem.notFound("no object " + SpaceType.abbreviate(key) + " in space " + space);
         }
         return ResponseEntity.noContent().build();
     }
