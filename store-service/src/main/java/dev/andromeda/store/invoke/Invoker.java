@@ -88,7 +88,13 @@ public class Invoker {
         final List<String> attrNames;
         private final Map<String, Integer> ordinal = new HashMap<>();
         private final AttrType[] types;
-        public final Map<String, Acc[]> byKey = new HashMap<>();
+        final Map<String, Acc[]> byKey = new HashMap<>();
+
+        /** The keys the batch touches (the combined form: each once). */
+        public java.util.Set<String> keys() { return byKey.keySet(); }
+
+        /** What the batch does to one key's attributes, by attribute ordinal; null if it leaves the key alone. */
+        public Acc[] accs(String key) { return byKey.get(key); }
         final JsonMapper json;
         int invocations;
 

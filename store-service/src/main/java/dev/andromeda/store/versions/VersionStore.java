@@ -272,7 +272,7 @@ public class VersionStore {
             State b = branchRow(t, key, branch, true);
             int fresh = jdbc.sql("insert into applied_batches (space, batch_id, applied_at) values (?, ?, now()) on conflict do nothing")
                     .params(t.name(), batchId).update();
-            Invoker.Acc[] accs = c.byKey.get(key);
+            Invoker.Acc[] accs = c.accs(key);
             if (fresh == 0 || accs == null) return view(t, key, branch, b);
             State next = writeBranch(t, key, branch, b, Invoker.applyTo(c, accs, b.attrs()), b.labels());
             record(t, "branch", key, next, branch);
@@ -289,7 +289,7 @@ public class VersionStore {
     public InvokeResult invokeBatch(SpaceType t, String branch, Invoker.Combiner c, String batchId) {
         requireVersioning(t, "branch");
         checkBranch(branch);
-        String[] keys = c.byKey.keySet().toArray(new String[0]);
+        String[] keys = c.keys().toArray(new String[0]);
         java.util.Arrays.sort(keys); // one lock order, as on the main line
         Boolean applied = tx.execute(status -> {
             // the branches first, locked: a batch that names a key without the branch fails before anything is written
@@ -316,7 +316,7 @@ public class VersionStore {
                 for (int i = 0; i < n; i++) {
                     String k = keys[from + i];
                     State b = states.get(k);
-                    Map<String, Object> after = Invoker.applyTo(c, c.byKey.get(k), b.attrs());
+                    Map<String, Object> after = Invoker.applyTo(c, c.accs(k), b.attrs());
                     ks[i] = k;
                     attrs[i] = json.writeValueAsString(after);
                     labels[i] = json.writeValueAsString(b.labels());
