@@ -2,6 +2,7 @@ package dev.andromeda.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.andromeda.channel.kafka.KafkaPlumbing;
 import dev.andromeda.common.testing.TestHttp;
 import dev.andromeda.engines.EmbeddedKafkaEngine;
 import java.time.Duration;

@@ -2,6 +2,7 @@ package dev.andromeda.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.andromeda.channel.access.Caps;
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.security.Caller;
 import dev.andromeda.common.security.InternalIdentity;

@@ -4,6 +4,7 @@ import dev.andromeda.common.testing.TestHttp;
 import dev.andromeda.engines.SharedEngines;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.andromeda.channel.kafka.KafkaPlumbing;
 import dev.andromeda.common.id.Ids;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
+import dev.andromeda.channel.access.Caps;
 import dev.andromeda.common.channel.ChannelTypes.Kind;
 import java.util.List;
 import tools.jackson.core.JsonParser;
@@ -14,7 +15,7 @@ import tools.jackson.databind.json.JsonMapper;
  * is read once by a parser that builds nothing: for a channel of a type name, a batch of
  * thousands of messages makes no trees at all.
  */
-final class Incoming {
+public final class Incoming {
 
     final byte[] json;
     final Kind kind;
@@ -40,7 +41,7 @@ final class Incoming {
      * {@code "\u0024ch"} counts).
      * Throws the parser's exception when the bytes are not exactly one JSON value.
      */
-    static Incoming read(byte[] body, int from, int len, JsonMapper json) {
+    public static Incoming read(byte[] body, int from, int len, JsonMapper json) {
         boolean endpoint = false;
         Kind kind;
         try (JsonParser p = json.createParser(body, from, len)) {
@@ -62,13 +63,13 @@ final class Incoming {
     }
 
     /** One JSON value from {@code len} bytes of {@code body} at {@code from}, parsed into its tree (a JSON Schema will look at it). */
-    static Incoming parse(byte[] body, int from, int len, JsonMapper json) {
+    public static Incoming parse(byte[] body, int from, int len, JsonMapper json) {
         JsonNode tree = json.readTree(body, from, len);
         return new Incoming(java.util.Arrays.copyOfRange(body, from, from + len), Kind.of(tree), Caps.holdsEndpoint(tree), tree);
     }
 
     /** The messages of a send, read once the channel's type says whether they need trees. */
-    interface Messages {
+    public interface Messages {
         List<Incoming> read(boolean trees);
     }
 

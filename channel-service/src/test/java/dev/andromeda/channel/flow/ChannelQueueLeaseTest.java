@@ -1,7 +1,8 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.andromeda.channel.store.ChannelStore;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;

@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -13,7 +13,7 @@ import tools.jackson.core.io.SerializedString;
  * every message to a String and encode it again. Only a generator writing chars (or asking for
  * a quoted form, which a raw value never does) gets the text, made once.
  */
-final class JsonBytes implements SerializableString {
+public final class JsonBytes implements SerializableString {
 
     private final byte[] utf8;
     private SerializedString text;

@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.store;
 
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -28,8 +28,8 @@ public class ChannelStore {
     public record Row(String id, JsonNode type, String mode, Integer capacity, String name, String topic, int partition,
                       boolean closed, OffsetDateTime created, long sent, long received, long lastSeq, Long closeSeq,
                       boolean capabilities, Map<String, String> labels) {
-        boolean sync() { return mode.equals("sync"); }
-        TopicPartition tp() { return new TopicPartition(topic, partition); }
+        public boolean sync() { return mode.equals("sync"); }
+        public TopicPartition tp() { return new TopicPartition(topic, partition); }
     }
 
     /**

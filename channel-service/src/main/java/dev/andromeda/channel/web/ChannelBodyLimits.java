@@ -1,5 +1,6 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.web;
 
+import dev.andromeda.channel.flow.ChannelService;
 import dev.andromeda.common.web.BodyLimits;
 import jakarta.servlet.http.HttpServletRequest;
 import org.springframework.stereotype.Component;

@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

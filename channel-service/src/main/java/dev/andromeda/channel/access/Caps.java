@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.access;
 
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
@@ -94,7 +94,7 @@ public class Caps {
     }
 
     /** Whether an object in {@code v} has a {@code $ch} member (found without naming paths). */
-    static boolean holdsEndpoint(JsonNode v) {
+    public static boolean holdsEndpoint(JsonNode v) {
         if (v.isObject()) {
             if (v.has("$ch")) return true;
             for (var e : v.properties()) {

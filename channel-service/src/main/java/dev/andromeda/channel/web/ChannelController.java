@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.web;
 
 import dev.andromeda.api.ChannelsApi;
 import dev.andromeda.api.model.AckRequest;
@@ -11,6 +11,11 @@ import dev.andromeda.api.model.LabelPatch;
 import dev.andromeda.api.model.Message;
 import dev.andromeda.api.model.MessageBatch;
 import dev.andromeda.api.model.SendResult;
+import dev.andromeda.channel.access.Caps;
+import dev.andromeda.channel.flow.ChannelService;
+import dev.andromeda.channel.flow.Incoming;
+import dev.andromeda.channel.flow.JsonBytes;
+import dev.andromeda.channel.store.ChannelStore;
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.common.problem.ProblemAdvice;

@@ -1,6 +1,7 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.access;
 
 import dev.andromeda.api.model.LabelPatch;
+import dev.andromeda.channel.store.ChannelStore;
 import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.common.security.Access;
 import dev.andromeda.common.security.Caller;
@@ -19,10 +20,10 @@ import java.util.Map;
  * services, which otherwise may do everything). An anonymous public sender (the gateway resolved a
  * {@code /pub/{name}} the owner published) may send on the channel's own send endpoint.
  */
-final class ChannelAccess {
+public final class ChannelAccess {
 
     /** What a call needs of the caller when it presents no cap. */
-    enum Need { READ, WRITE, ADMINISTER }
+    public enum Need { READ, WRITE, ADMINISTER }
 
     private static final int MAX_LABEL_CHARS = 4096;
 
@@ -33,7 +34,7 @@ final class ChannelAccess {
      * and the creator becomes the owner (an admin may name another; the mantle's own services
      * leave it open, as before owners existed).
      */
-    static Map<String, String> forNewChannel(Map<String, String> asked) {
+    public static Map<String, String> forNewChannel(Map<String, String> asked) {
         Map<String, String> labels = new LinkedHashMap<>();
         if (asked != null) {
             for (var e : asked.entrySet()) labels.put(e.getKey(), checked("labels.", e.getKey(), e.getValue()));
@@ -47,7 +48,7 @@ final class ChannelAccess {
      * The owner can be handed over but not removed: a channel without one is the mantle's, open to
      * every authenticated caller, and an owner should not open it to everyone by accident.
      */
-    static Map<String, String> patched(ChannelStore.Row ch, LabelPatch patch) {
+    public static Map<String, String> patched(ChannelStore.Row ch, LabelPatch patch) {
         Map<String, String> labels = new LinkedHashMap<>(ch.labels());
         Map<String, String> set = new LinkedHashMap<>();
         if (patch.getSet() != null) {
@@ -80,7 +81,7 @@ final class ChannelAccess {
      * close it, except on a channel with capabilities. A channel without an owner is the mantle's:
      * only an admin (or the mantle) may give it one, not the first user who asks.
      */
-    static void checkLabelChange(ChannelStore.Row ch) {
+    public static void checkLabelChange(ChannelStore.Row ch) {
         Caller c = Callers.current();
         Access a = Access.of(ch.labels());
         String what = "channel " + ch.id();
@@ -92,7 +93,7 @@ final class ChannelAccess {
     }
 
     /** Allows a cap-less call or throws 401/403 problems (the caller is the request's verified one). */
-    static void check(ChannelStore.Row ch, String end, Need need) {
+    public static void check(ChannelStore.Row ch, String end, Need need) {
         Caller c = Callers.current();
         if (need == Need.WRITE && "send".equals(end) && c != null && c.isPublicSender()) return;
         Access a = Access.of(ch.labels());
@@ -111,7 +112,7 @@ final class ChannelAccess {
     }
 
     /** The owner of a channel, for its view (null: the mantle's). */
-    static String owner(ChannelStore.Row ch) {
+    public static String owner(ChannelStore.Row ch) {
         return Access.of(ch.labels()).owner();
     }
 

@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.kafka;
 
 import java.time.Duration;
 import java.util.List;
@@ -27,14 +27,14 @@ import org.springframework.stereotype.Component;
 
 /**
  * The Kafka side of channels: one Admin, one idempotent producer (acks=all), the shared topic
- * for unnamed channels, and a topic per named channel. Consumers live in {@link Dispatcher}.
+ * for unnamed channels, and a topic per named channel. Consumers live in {@link dev.andromeda.channel.flow.Dispatcher}.
  */
 @Component
 public class KafkaPlumbing implements DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(KafkaPlumbing.class);
     /** Room for a 1 MB message plus its envelope and headers. */
-    static final int MAX_RECORD_BYTES = 2 * 1024 * 1024;
+    public static final int MAX_RECORD_BYTES = 2 * 1024 * 1024;
     static final String NAMED_PREFIX = "m31.ch.";
 
     private final String bootstrap;

@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

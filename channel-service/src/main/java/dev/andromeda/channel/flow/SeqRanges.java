@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
 import java.util.ArrayList;
 import java.util.List;

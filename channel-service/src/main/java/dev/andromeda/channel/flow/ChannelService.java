@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
 import dev.andromeda.api.model.Channel;
 import dev.andromeda.api.model.ChannelSpec;
@@ -8,6 +8,10 @@ import dev.andromeda.api.model.LabelPatch;
 import dev.andromeda.api.model.Message;
 import dev.andromeda.api.model.MessageBatch;
 import dev.andromeda.api.model.SendResult;
+import dev.andromeda.channel.access.Caps;
+import dev.andromeda.channel.access.ChannelAccess;
+import dev.andromeda.channel.kafka.KafkaPlumbing;
+import dev.andromeda.channel.store.ChannelStore;
 import dev.andromeda.common.channel.ChannelTypes;
 import dev.andromeda.common.id.Ids;
 import dev.andromeda.common.problem.M31Problem;
@@ -52,11 +56,11 @@ public class ChannelService {
     public static final int MAX_BATCH_MESSAGES = 100_000;
     public static final long MAX_BATCH_BYTES = 64L * 1024 * 1024;
     static final int DEFAULT_SYNC_WAIT = 30;
-    static final int DEFAULT_LEASE = 30;
+    public static final int DEFAULT_LEASE = 30;
 
     /** How a receive acknowledges: auto (answered = acknowledged) or manual (leased for {@code leaseSeconds}). */
     public record Ack(boolean manual, int leaseSeconds) {
-        static final Ack AUTO = new Ack(false, 0);
+        public static final Ack AUTO = new Ack(false, 0);
     }
 
     private final ChannelStore store;
@@ -420,7 +424,7 @@ public class ChannelService {
     }
 
     /** The cursor of the presented recv endpoint (403 when the channel needs one and none is given). */
-    String groupOf(ChannelStore.Row ch, String cap) {
+    public String groupOf(ChannelStore.Row ch, String cap) {
         Caps.Ep ep = authorize(ch, cap, "recv", ChannelAccess.Need.READ);
         if (ep == null || ep.id().equals("r0")) return "";
         return endpointGroups.computeIfAbsent(ch.id() + "|" + ep.id(), k -> store.endpointGroup(ch.id(), ep.id())
@@ -433,7 +437,7 @@ public class ChannelService {
     }
 
     /** The one lease a manual-ack stream holds, renewed while it lives (0 before its first messages). */
-    static final class StreamLease {
+    public static final class StreamLease {
         long id;
     }
 
@@ -443,7 +447,7 @@ public class ChannelService {
      * lease in {@code held}, renewed on every call, and gets null once a resuming stream of the same
      * cursor superseded it (its {@code epoch} is past).
      */
-    MessageBatch take(ChannelStore.Row ch, String grp, int waitSeconds, int max, Ack ack, boolean stream, long epoch, StreamLease held) {
+    public MessageBatch take(ChannelStore.Row ch, String grp, int waitSeconds, int max, Ack ack, boolean stream, long epoch, StreamLease held) {
         String id = ch.id();
         ChannelQueue q = queue(id);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
@@ -610,7 +614,7 @@ public class ChannelService {
      * delivered up to it is acknowledged, what they hold beyond it is given back, and the streams
      * begun before on it end; long-poll receivers sharing the cursor keep their leases. The epoch.
      */
-    long beginStream(ChannelStore.Row ch, String grp, Long resume) {
+    public long beginStream(ChannelStore.Row ch, String grp, Long resume) {
         ChannelQueue q = queue(ch.id());
         q.lock.lock();
         try {
@@ -634,7 +638,7 @@ public class ChannelService {
     }
 
     /** A stream's end: what it still held leased is given back at once. */
-    void release(ChannelStore.Row ch, String grp, StreamLease held) {
+    public void release(ChannelStore.Row ch, String grp, StreamLease held) {
         ChannelQueue q = dispatcher.queue(ch.id());
         if (q == null || held.id == 0) return;
         q.lock.lock();
@@ -721,7 +725,7 @@ public class ChannelService {
         return new M31Problem(403, "forbidden", detail, "cap");
     }
 
-    ChannelStore.Row row(String id) {
+    public ChannelStore.Row row(String id) {
         return store.find(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
     }
 

@@ -1,5 +1,7 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
+import dev.andromeda.channel.kafka.KafkaPlumbing;
+import dev.andromeda.channel.store.ChannelStore;
 import dev.andromeda.common.channel.ChannelTypes;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.web;
 
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;

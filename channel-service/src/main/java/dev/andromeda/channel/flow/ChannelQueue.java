@@ -1,5 +1,6 @@
-package dev.andromeda.channel;
+package dev.andromeda.channel.flow;
 
+import dev.andromeda.channel.store.ChannelStore;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
