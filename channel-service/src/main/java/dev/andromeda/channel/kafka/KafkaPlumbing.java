@@ -27,7 +27,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * The Kafka side of channels: one Admin, one idempotent producer (acks=all), the shared topic
- * for unnamed channels, and a topic per named channel. Consumers live in {@link dev.andromeda.channel.flow.Dispatcher}.
+ * for unnamed channels, and a topic per named channel. Consumers live in {@code flow/Dispatcher}.
  */
 @Component
 public class KafkaPlumbing implements DisposableBean {
