@@ -20,6 +20,7 @@ if ! JAVA_HOME=$(find_jdk); then
   exit 1
 fi
 export JAVA_HOME
-# Kafka's clients still use sun.misc.Unsafe; JDK 24+ warns about it on every start unless allowed.
+# Kafka's clients still use sun.misc.Unsafe, and Netty (the gateway) loads its native epoll
+# transport with System.loadLibrary; JDK 24+ warns about both on every start unless allowed.
 M31_JVM_FLAGS=""
-if [ "$(java_major "$JAVA_HOME/bin/java")" -ge 24 ]; then M31_JVM_FLAGS="--sun-misc-unsafe-memory-access=allow"; fi
+if [ "$(java_major "$JAVA_HOME/bin/java")" -ge 24 ]; then M31_JVM_FLAGS="--sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED"; fi
