@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DuplicateKeyException;
@@ -91,7 +92,7 @@ public class Invoker {
         final Map<String, Acc[]> byKey = new HashMap<>();
 
         /** The keys the batch touches (the combined form: each once). */
-        public java.util.Set<String> keys() { return byKey.keySet(); }
+        public Set<String> keys() { return byKey.keySet(); }
 
         /** What the batch does to one key's attributes, by attribute ordinal; null if it leaves the key alone. */
         public Acc[] accs(String key) { return byKey.get(key); }
