@@ -197,6 +197,20 @@ class MigrationTest {
     }
 
     @Test
+    void aFibrilMovesInTheMiddleOfAnEvaluatedSnippetAndItsDefinitionsComeAlong() {
+        // the REPL's case: code compiled at run time, waiting inside it, moved, and used afterwards
+        Fibril f = spawn(a, """
+                var sys = require('sys');
+                sys.evaluate('var count = 0; function bump(n) { count += n; return count; }');
+                var mid = sys.evaluate('bump(1); var from = sys.self().node; sys.migrate("B"); bump(2); [from, sys.self().node]');
+                [mid, sys.evaluate('bump(3)'), typeof bump, sys.self().node]
+                """);
+        Fibril there = await(on(b, f.id()));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().toString()).isEqualTo("[[\"A\",\"B\"],6,\"function\",\"B\"]");
+    }
+
+    @Test
     void aChildThatMovesKeepsItsFamilyCapabilitiesAndReportsFromTheOtherNode() throws Exception {
         Fibril f = spawn(a, """
                 var sys = require('sys');

@@ -1,6 +1,7 @@
 package dev.andromeda.fibril.modules;
 
 import dev.andromeda.fibril.mantle.Mantle;
+import dev.andromeda.fibril.nucleus.HostFunction;
 import dev.andromeda.fibril.nucleus.Fibril;
 import dev.andromeda.fibril.nucleus.Nucleus;
 import dev.andromeda.fibril.sandbox.FibrilExit;
@@ -19,7 +20,7 @@ import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * {@code sys}: spawn, self, sleep, yield, exit, and the fibril's args, env (read-only) and
+ * {@code sys}: spawn, self, sleep, yield, exit, evaluate, and the fibril's args, env (read-only) and
  * parent endpoints. The functions are shared; the object holding them and the fibril's own
  * values is made once per fibril, on its first {@code require('sys')}.
  */
@@ -135,7 +136,36 @@ final class SysModule {
         modules.function(cx, functions, "exit", 1, (f, c, thisObj, args) -> {
             throw new FibrilExit(Args.at(args, 0));
         });
+        functions.defineProperty("evaluate", evaluator(cx, shared, modules.nucleus().settings().getMaxSourceBytes()),
+                ScriptableObject.READONLY | ScriptableObject.PERMANENT);
         functions.sealObject();
+    }
+
+    /**
+     * {@code sys.evaluate(src)}: runs a script's text in the fibril's global scope and answers its
+     * value (see {@link Snippets}); what the REPL runs every line with. The compiled snippet is
+     * called from an interpreted wrapper, not from Java, so it may wait and move like any code of
+     * the fibril. It runs in the fibril's sandbox and counts against its instruction budget. Not
+     * named eval: Rhino compiles every call of a function so named as a possible direct eval,
+     * made from Java, and under a Java frame the snippet could not wait.
+     */
+    private static org.mozilla.javascript.Function evaluator(Context cx, Scriptable shared, int maxSourceBytes) {
+        HostFunction compile = new HostFunction(cx, shared, "compile", 1, (f, c, thisObj, args) -> {
+            String src = Args.string(args, 0, "sys.evaluate(src): src");
+            if (src.length() > maxSourceBytes) {
+                throw ScriptRuntime.rangeError("sys.evaluate: the source is " + src.length() + " characters; the limit is " + maxSourceBytes);
+            }
+            return Snippets.compile(c, f.globalScope(), src);
+        });
+        compile.sealObject();
+        // a plain call (not Function.prototype.call, a built-in a fibril cannot wait under): the
+        // snippet's `this` is then the fibril's global scope, as a script's is
+        org.mozilla.javascript.Function factory = (org.mozilla.javascript.Function) cx.evaluateString(shared,
+                "(function (compile) { return function evaluate(src) { var snippet = compile(src); return snippet(); }; })",
+                "<nucleus>", 1, null);
+        org.mozilla.javascript.Function evaluate = (org.mozilla.javascript.Function) factory.call(cx, shared, shared, new Object[] {compile});
+        if (evaluate instanceof ScriptableObject so) so.sealObject();
+        return evaluate;
     }
 
     private static final dev.andromeda.fibril.nucleus.Suspension.ToJs UNDEFINED = (cx, scope, v) -> Undefined.instance;
