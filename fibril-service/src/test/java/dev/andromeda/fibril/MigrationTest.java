@@ -211,6 +211,30 @@ class MigrationTest {
     }
 
     @Test
+    void aFibrilMovesWhileWaitingInsideHalfBuiltLiteralsAndItsGettersAndComputedKeysComeAlong() {
+        // Rhino keeps a literal being built in a frame-local store of its own, which must travel too
+        Fibril f = spawn(a, """
+                var sys = require('sys');
+                function hop(to) { sys.migrate(to); return sys.self().node; }
+                var o = {first: sys.self().node, get g() { return 1; }, set s(v) { this.v = v * 2; }, moved: hop('B'), ['k' + 1]: 2};
+                var arr = [o.moved, hop('A'), ...[7, 8], hop('B')];
+                o.s = 4; // getters and setters came along too (Rhino writes them without their functions)
+                [o.first, o.moved, o.g, o.k1, arr, o.v, typeof Object.getOwnPropertyDescriptor(o, 'g').get]
+                """);
+        // three moves: A → B → A → B; the one that ends is the fourth generation, on B
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        Fibril there = null;
+        while (there == null && System.nanoTime() < deadline) {
+            there = b.find(f.id()).filter(x -> x.generation() == 4).orElse(null);
+            Thread.onSpinWait();
+        }
+        assertThat(there).as("the fibril's fourth generation on B").isNotNull();
+        await(there);
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().toString()).isEqualTo("[\"A\",\"B\",1,2,[\"B\",\"A\",7,8,\"B\"],8,\"function\"]");
+    }
+
+    @Test
     void aChildThatMovesKeepsItsFamilyCapabilitiesAndReportsFromTheOtherNode() throws Exception {
         Fibril f = spawn(a, """
                 var sys = require('sys');

@@ -64,9 +64,177 @@ public final class FibrilStreams {
         @Serial private static final long serialVersionUID = 1L;
     }
 
+    /**
+     * An object or array literal half built when its fibril stopped to wait ({@code {a: r.recv()}}):
+     * Rhino keeps it in a {@code NewLiteralStorage} on the frame's stack, which is not
+     * serializable; its fields are, so they travel and the store is made again from them.
+     */
+    static final class LiteralRef implements Serializable {
+        @Serial private static final long serialVersionUID = 1L;
+        // a class, not a record: its values may lead back to it (a getter's scope reaches the frame
+        // that holds it), and a record is made only after its fields are read
+        final boolean nameInference;
+        final Object[] keys;
+        final int[] getterSetters;
+        final Object[] values;
+        final int index;
+        final int[] skipIndexes;
+        final int[] spreadAdjustments;
+
+        LiteralRef(boolean nameInference, Object[] keys, int[] getterSetters, Object[] values, int index,
+                   int[] skipIndexes, int[] spreadAdjustments) {
+            this.nameInference = nameInference;
+            this.keys = keys;
+            this.getterSetters = getterSetters;
+            this.values = values;
+            this.index = index;
+            this.skipIndexes = skipIndexes;
+            this.spreadAdjustments = spreadAdjustments;
+        }
+    }
+
+    /**
+     * A getter/setter property of a fibril's object ({@code get g() {…}}). Rhino writes such a
+     * slot without its functions (they are transient there), so the property would arrive as a
+     * plain undefined value; the functions travel here and the slot is made again from them.
+     */
+    static final class AccessorRef implements Serializable {
+        @Serial private static final long serialVersionUID = 1L;
+        final Object name;
+        final int indexOrHash;
+        final short attributes;
+        final Object getter;
+        final Object setter;
+
+        AccessorRef(Object name, int indexOrHash, short attributes, Object getter, Object setter) {
+            this.name = name;
+            this.indexOrHash = indexOrHash;
+            this.attributes = attributes;
+            this.getter = getter;
+            this.setter = setter;
+        }
+    }
+
     /** A well-known symbol (Symbol.iterator…), by name. */
     record SymbolRef(String field) implements Serializable {
         @Serial private static final long serialVersionUID = 1L;
+    }
+
+    private static final Class<?> LITERAL_STORAGE;
+    private static final Class<?> LITERAL_NAME_INFERENCE;
+    private static final Map<Boolean, java.lang.reflect.Constructor<?>> LITERAL_MAKERS = new HashMap<>();
+    private static final Map<String, Field> LITERAL_FIELDS = new HashMap<>();
+
+    static {
+        try {
+            LITERAL_STORAGE = Class.forName("org.mozilla.javascript.NewLiteralStorage");
+            LITERAL_NAME_INFERENCE = Class.forName("org.mozilla.javascript.NewLiteralStorage$NameInference");
+            Class<?> plain = Class.forName("org.mozilla.javascript.NewLiteralStorage$NoInference");
+            for (Class<?> c : new Class<?>[] {LITERAL_NAME_INFERENCE, plain}) {
+                java.lang.reflect.Constructor<?> k = c.getDeclaredConstructor(Object[].class, int.class, boolean.class);
+                k.setAccessible(true);
+                LITERAL_MAKERS.put(c == LITERAL_NAME_INFERENCE, k);
+            }
+            for (String name : new String[] {"keys", "getterSetters", "values", "index", "skipIndexes", "spreadAdjustments"}) {
+                Field f = LITERAL_STORAGE.getDeclaredField(name);
+                f.setAccessible(true);
+                LITERAL_FIELDS.put(name, f);
+            }
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("this Rhino has no NewLiteralStorage as the nucleus knows it", e);
+        }
+    }
+
+    private static final Class<?> ACCESSOR_SLOT;
+    private static final java.lang.reflect.Constructor<?> ACCESSOR_MAKER;
+    private static final java.lang.reflect.Constructor<?> FUNCTION_GETTER;
+    private static final java.lang.reflect.Constructor<?> FUNCTION_SETTER;
+    private static final Field SLOT_NAME;
+    private static final Field SLOT_INDEX;
+    private static final Field SLOT_ATTRIBUTES;
+    private static final Field ACCESSOR_GETTER;
+    private static final Field ACCESSOR_SETTER;
+    private static final Field GETTER_TARGET;
+    private static final Field SETTER_TARGET;
+
+    static {
+        try {
+            ACCESSOR_SLOT = Class.forName("org.mozilla.javascript.AccessorSlot");
+            ACCESSOR_MAKER = accessible(ACCESSOR_SLOT.getDeclaredConstructor(Object.class, int.class));
+            Class<?> getter = Class.forName("org.mozilla.javascript.AccessorSlot$FunctionGetter");
+            Class<?> setter = Class.forName("org.mozilla.javascript.AccessorSlot$FunctionSetter");
+            FUNCTION_GETTER = accessible(getter.getDeclaredConstructor(Object.class));
+            FUNCTION_SETTER = accessible(setter.getDeclaredConstructor(Object.class));
+            Class<?> slot = Class.forName("org.mozilla.javascript.Slot");
+            SLOT_NAME = accessible(slot.getDeclaredField("name"));
+            SLOT_INDEX = accessible(slot.getDeclaredField("indexOrHash"));
+            SLOT_ATTRIBUTES = accessible(slot.getDeclaredField("attributes"));
+            ACCESSOR_GETTER = accessible(ACCESSOR_SLOT.getDeclaredField("getter"));
+            ACCESSOR_SETTER = accessible(ACCESSOR_SLOT.getDeclaredField("setter"));
+            GETTER_TARGET = accessible(getter.getDeclaredField("target"));
+            SETTER_TARGET = accessible(setter.getDeclaredField("target"));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("this Rhino has no AccessorSlot as the nucleus knows it", e);
+        }
+    }
+
+    private static <T extends java.lang.reflect.AccessibleObject> T accessible(T member) {
+        member.setAccessible(true);
+        return member;
+    }
+
+    /** Only accessors made by scripts (JS functions) belong to a fibril; built-ins' are shared and travel by name. */
+    static AccessorRef accessor(Object slot) throws IOException {
+        try {
+            Object g = ACCESSOR_GETTER.get(slot);
+            Object s = ACCESSOR_SETTER.get(slot);
+            if ((g != null && g.getClass() != FUNCTION_GETTER.getDeclaringClass())
+                    || (s != null && s.getClass() != FUNCTION_SETTER.getDeclaringClass())) {
+                throw new java.io.NotSerializableException("an accessor backed by Java (" + SLOT_NAME.get(slot) + ")");
+            }
+            return new AccessorRef(SLOT_NAME.get(slot), SLOT_INDEX.getInt(slot), SLOT_ATTRIBUTES.getShort(slot),
+                    g == null ? null : GETTER_TARGET.get(g), s == null ? null : SETTER_TARGET.get(s));
+        } catch (IllegalAccessException e) {
+            throw new IOException(e);
+        }
+    }
+
+    static Object accessor(AccessorRef r) throws IOException {
+        try {
+            Object slot = ACCESSOR_MAKER.newInstance(r.name, r.indexOrHash);
+            SLOT_ATTRIBUTES.setShort(slot, r.attributes);
+            if (r.getter != null) ACCESSOR_GETTER.set(slot, FUNCTION_GETTER.newInstance(r.getter));
+            if (r.setter != null) ACCESSOR_SETTER.set(slot, FUNCTION_SETTER.newInstance(r.setter));
+            return slot;
+        } catch (ReflectiveOperationException e) {
+            throw new InvalidObjectException("cannot make an accessor property again: " + e);
+        }
+    }
+
+    static LiteralRef literal(Object storage) throws IOException {
+        try {
+            return new LiteralRef(storage.getClass() == LITERAL_NAME_INFERENCE,
+                    (Object[]) LITERAL_FIELDS.get("keys").get(storage), (int[]) LITERAL_FIELDS.get("getterSetters").get(storage),
+                    (Object[]) LITERAL_FIELDS.get("values").get(storage), LITERAL_FIELDS.get("index").getInt(storage),
+                    (int[]) LITERAL_FIELDS.get("skipIndexes").get(storage), (int[]) LITERAL_FIELDS.get("spreadAdjustments").get(storage));
+        } catch (IllegalAccessException e) {
+            throw new IOException(e);
+        }
+    }
+
+    static Object literal(LiteralRef r) throws IOException {
+        try {
+            Object s = LITERAL_MAKERS.get(r.nameInference).newInstance(null, 0, false);
+            LITERAL_FIELDS.get("keys").set(s, r.keys);
+            LITERAL_FIELDS.get("getterSetters").set(s, r.getterSetters);
+            LITERAL_FIELDS.get("values").set(s, r.values);
+            LITERAL_FIELDS.get("index").setInt(s, r.index);
+            LITERAL_FIELDS.get("skipIndexes").set(s, r.skipIndexes);
+            LITERAL_FIELDS.get("spreadAdjustments").set(s, r.spreadAdjustments);
+            return s;
+        } catch (ReflectiveOperationException e) {
+            throw new InvalidObjectException("cannot make a literal's store again: " + e);
+        }
     }
 
     private static final Map<Object, String> WELL_KNOWN = new IdentityHashMap<>();
@@ -129,6 +297,12 @@ public final class FibrilStreams {
             }
             String symbol = WELL_KNOWN.get(obj);
             if (symbol != null) return new SymbolRef(symbol);
+            if (obj != null && LITERAL_STORAGE.isInstance(obj)) return literal(obj);
+            if (obj != null && obj.getClass() == ACCESSOR_SLOT) return accessor(obj);
+            // The compiler leaves the tree node of a literal with computed keys in the compiled
+            // code's literal table; that literal is built from keys pushed at run time and never
+            // reads its entry, so the node travels as nothing (it is not serializable)
+            if (obj instanceof org.mozilla.javascript.Node) return null;
             return super.replaceObject(obj);
         }
     }
@@ -154,6 +328,8 @@ public final class FibrilStreams {
                 return o;
             }
             if (obj instanceof RegexRef r) return compile(r);
+            if (obj instanceof LiteralRef r) return literal(r);
+            if (obj instanceof AccessorRef r) return accessor(r);
             if (obj instanceof ProgramRef p) {
                 Object script = programs.apply(p);
                 if (script == null) throw new InvalidObjectException("no program " + p.fingerprint() + " here");
@@ -210,6 +386,7 @@ public final class FibrilStreams {
 
     private static final Set<String> OURS = Set.of(
             SharedRef.class.getName(), RegexRef.class.getName(), SymbolRef.class.getName(), ProgramRef.class.getName(),
+            LiteralRef.class.getName(), AccessorRef.class.getName(),
             "dev.andromeda.fibril.modules.Endpoint", "dev.andromeda.fibril.modules.TextObject",
             "dev.andromeda.fibril.modules.BytesObject", "dev.andromeda.fibril.modules.CountsObject", "dev.andromeda.fibril.modules.HttpModule$ResponseObject",
             "dev.andromeda.fibril.modules.HttpModule$Fetched", "dev.andromeda.fibril.modules.Types$Marker",
