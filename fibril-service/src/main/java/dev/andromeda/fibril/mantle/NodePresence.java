@@ -1,5 +1,6 @@
 package dev.andromeda.fibril.mantle;
 
+import dev.andromeda.common.http.ServiceClient;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -47,11 +48,18 @@ public final class NodePresence implements AutoCloseable {
     private void tick() {
         if (!bound.get()) {
             try {
-                mantle.bind(node, "node").get(5, TimeUnit.SECONDS);
+                // without a generation: a node started again at a new address (a new port, a
+                // rescheduled pod) takes its name over; naming counts the move. With one, the
+                // stored binding would refuse the new address and keep the dead one for good
+                mantle.rebind(node, "node").get(5, TimeUnit.SECONDS);
                 bound.set(true);
                 log.info("node {} bound in naming", node);
             } catch (Exception e) {
-                log.debug("node {}: naming not reachable yet ({})", node, e.toString());
+                if (e.getCause() instanceof ServiceClient.RemoteProblem p) {
+                    log.warn("node {}: naming refuses the binding ({} {})", node, p.status(), p.getMessage());
+                } else {
+                    log.debug("node {}: naming not reachable yet ({})", node, e.toString());
+                }
             }
         }
         try {
