@@ -44,6 +44,17 @@ class SysEvaluateTest {
     }
 
     @Test
+    void aLastExpressionThatStartsWithAnOperatorIsAnsweredWhole() {
+        // Rhino places a unary expression at its operand: the answer must still be the whole expression
+        assertThat(run("""
+                var sys = require('sys');
+                [sys.evaluate('typeof nothingHere'), sys.evaluate('var q = 2;\\n-q'), sys.evaluate('!false'),
+                 sys.evaluate('void 0') === undefined, sys.evaluate('// a comment\\ntypeof q // another'),
+                 sys.evaluate('var hoisted = typeof hoisted; hoisted')]
+                """)).isEqualTo("[\"undefined\",-2,true,true,\"number\",\"undefined\"]");
+    }
+
+    @Test
     void destructuringLoopHeadsAndRedeclarationsBehaveAsInAScript() {
         assertThat(run("""
                 var sys = require('sys');

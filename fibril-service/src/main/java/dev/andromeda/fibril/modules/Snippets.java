@@ -78,14 +78,30 @@ final class Snippets {
             }
             if (node instanceof VariableDeclaration vd && (vd.getType() == Token.VAR || vd.getParent() == root)) {
                 globalAssignment(source, vd, edits);
+                if (vd.getType() == Token.VAR) {
+                    // hoisted, as in a script: declared (undefined) before anything runs, unless it is already
+                    for (VariableInitializer v : vd.getVariables()) {
+                        if (v.getTarget() instanceof Name n) {
+                            published.append("if (!('").append(n.getIdentifier()).append("' in this)) this.")
+                                    .append(n.getIdentifier()).append(" = undefined; ");
+                        }
+                    }
+                }
             }
             return true;
         });
         AstNode last = null;
-        for (Node n : root) last = (AstNode) n;
+        int lastStart = 0;
+        for (Node n : root) {
+            if (last != null) lastStart = last.getAbsolutePosition() + last.getLength();
+            last = (AstNode) n;
+        }
         if (last instanceof ExpressionStatement es) {
             AstNode e = es.getExpression();
-            edits.add(new Edit(es.getAbsolutePosition(), 0, "return ("));
+            // from where the statement before it ends: Rhino starts a unary expression (typeof x,
+            // !x, -x) at its operand, so the statement's own start cannot be trusted. The ";"
+            // ends a previous statement written without one
+            edits.add(new Edit(lastStart, 0, lastStart == 0 ? "return (" : ";return ("));
             edits.add(new Edit(e.getAbsolutePosition() + e.getLength(), 0, ")"));
         }
         StringBuilder out = new StringBuilder(source);

@@ -4,6 +4,7 @@ import dev.andromeda.examples.corpus.CorpusGenerator;
 import dev.andromeda.examples.corpus.CorpusServer;
 import dev.andromeda.local.Constellation;
 import dev.andromeda.local.demo.WordFreqJob;
+import dev.andromeda.local.repl.Repl;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,10 +15,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ./m31 up | demo}: the local constellation from a terminal. */
+/** {@code ./m31 up | demo | repl}: the local constellation from a terminal. */
 @Command(name = "m31", mixinStandardHelpOptions = true, version = "m31 0.1.0",
         description = "Andromeda (M31): a distributed operating system, here on one machine.",
-        subcommands = {M31Command.Up.class, M31Command.Demo.class})
+        subcommands = {M31Command.Up.class, M31Command.Demo.class, M31Command.ReplCommand.class})
 public final class M31Command implements Callable<Integer> {
 
     @Option(names = "--home", description = "state directory (default: ${DEFAULT-VALUE})", defaultValue = ".m31")
@@ -109,6 +110,59 @@ public final class M31Command implements Callable<Integer> {
                 System.out.println("pi: " + piCount);
                 return 0;
             }
+        }
+    }
+
+    @Command(name = "repl", description = "Talk to a running constellation in JavaScript, the language of its fibrils.")
+    static final class ReplCommand implements Callable<Integer> {
+        @CommandLine.ParentCommand M31Command parent;
+
+        @Option(names = "--url", description = "the gateway (default: http://127.0.0.1:<port>, as ./m31 up serves it)")
+        String url;
+
+        @Option(names = "--token", description = "a bearer token (default: $M31_TOKEN, else <home>/token)")
+        String token;
+
+        @Option(names = "--node", description = "start the session's fibril on this node (default: where the scheduler places it)")
+        String node;
+
+        @Override
+        public Integer call() throws Exception {
+            String gateway = url != null ? url : "http://127.0.0.1:" + parent.port;
+            String bearer = token != null ? token : System.getenv("M31_TOKEN");
+            if (bearer == null) {
+                Path file = parent.home.resolve("token");
+                if (!Files.exists(file)) {
+                    System.err.println("no token: start a constellation with ./m31 up (it writes " + file
+                            + "), or give --token or M31_TOKEN");
+                    return 2;
+                }
+                bearer = Files.readString(file).strip();
+            }
+            Repl repl = new Repl(gateway, bearer, node);
+            try {
+                return onATerminal()
+                        ? repl.interactive(parent.home.resolve("repl_history"))
+                        : repl.piped(System.in, System.out, System.err);
+            } catch (dev.andromeda.client.ApiException e) {
+                System.err.println("the constellation at " + gateway + " answered " + e.getCode() + ": "
+                        + (e.getResponseBody() == null ? e.getMessage() : e.getResponseBody()));
+                return 1;
+            } catch (java.io.IOException e) {
+                System.err.println("cannot reach the constellation at " + gateway + " (" + e + "); is ./m31 up running?");
+                return 1;
+            }
+        }
+    }
+
+    /** Whether stdin and stdout are a terminal (JDK 22+ has a console on a pipe too, and says so). */
+    static boolean onATerminal() {
+        java.io.Console c = System.console();
+        if (c == null) return false;
+        try {
+            return (boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+        } catch (ReflectiveOperationException e) {
+            return true; // JDK 21: a console exists only on a terminal
         }
     }
 
