@@ -66,6 +66,7 @@ public final class M31Command implements Callable<Integer> {
             System.out.println("       -d '{\"source\":\"var sys = require(\\\"sys\\\"); 6 * 7\"}' $M31/fibrils");
             System.out.println("  curl -s -H \"Authorization: Bearer $TOKEN\" \"$M31/fibrils/<id>?wait=10\"");
             System.out.println();
+            System.out.println("Or, in another terminal, ./m31 repl: JavaScript run by a fibril, line by line.");
             System.out.println("Running. Ctrl-C stops the constellation; data stays in " + parent.home + ".");
             Thread.currentThread().join();
             return 0;
