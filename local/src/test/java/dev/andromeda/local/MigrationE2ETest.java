@@ -331,6 +331,19 @@ class MigrationE2ETest {
 
     // --- helpers ------------------------------------------------------------------------
 
+    @Test
+    void aLongPollOnAFibrilThatMovesMeanwhileFollowsItAndAnswersItsEnd() throws Exception {
+        String id = spawnOn("E0", "var sys = require('sys'); sys.sleep(1500); sys.migrate('E1'); sys.sleep(500); sys.self().node");
+        long t0 = System.nanoTime();
+        // asked of E0 before the move: E0 answers 404 when the fibril leaves, the gateway asks naming
+        // again and waits on E1 (before, E0 held the request its full wait and answered "running")
+        JsonNode done = body(call("GET", "/fibrils/" + id + "?wait=30", null), 200);
+        assertThat(done.path("state").asString()).as(done.toString()).isEqualTo("done");
+        assertThat(done.path("node").asString()).isEqualTo("E1");
+        assertThat(done.path("result").asString()).isEqualTo("E1");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(15));
+    }
+
     static String spawnOn(String node, String script, Object... args) throws Exception {
         String body = json.writeValueAsString(Map.of("source", script, "node", node, "args", List.of(args)));
         JsonNode f = body(call("POST", "/fibrils", body), 201);

@@ -10,6 +10,7 @@ import dev.andromeda.fibril.nucleus.Nucleus;
 import dev.andromeda.fibril.nucleus.Program;
 import dev.andromeda.fibril.nucleus.SpawnSpec;
 import java.net.URI;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -69,7 +70,8 @@ public class FibrilsController implements FibrilsApi {
     /**
      * {@code GET /fibrils/{id}?wait=s}, the long poll: answered when the fibril ends or the wait is
      * over, holding no request thread meanwhile (a thousand clients waiting on a node cost it no
-     * thread). Chosen over the generated mapping whenever {@code wait} is given.
+     * thread), or with a 404 when it moves to another node meanwhile. Chosen over the generated
+     * mapping whenever {@code wait} is given.
      */
     @GetMapping(value = "/fibrils/{id}", params = "wait", produces = {"application/json", "application/problem+json"})
     public DeferredResult<ResponseEntity<Fibril>> getFibrilWhenEnded(@PathVariable("id") String id,
@@ -87,8 +89,14 @@ public class FibrilsController implements FibrilsApi {
             answer.setResult(ResponseEntity.ok(FibrilViews.view(f, nucleus.node())));
             return answer;
         }
-        f.end().copy().completeOnTimeout(f, seconds, TimeUnit.SECONDS)
-                .whenComplete((v, e) -> answer.setResult(ResponseEntity.ok(FibrilViews.view(f, nucleus.node()))));
+        // a fibril that moves away while it is waited on is answered like one that had moved
+        // before: 404, so that the gateway asks naming again and waits on the new node instead
+        CompletableFuture.anyOf(f.end().copy(), f.left().copy()).completeOnTimeout(f, seconds, TimeUnit.SECONDS)
+                .whenComplete((v, e) -> {
+                    String to = f.movedTo();
+                    if (to != null) answer.setErrorResult(M31Problem.notFound("fibril " + id + " moved to node " + to));
+                    else answer.setResult(ResponseEntity.ok(FibrilViews.view(f, nucleus.node())));
+                });
         return answer;
     }
 

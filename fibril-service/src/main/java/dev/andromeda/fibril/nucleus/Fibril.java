@@ -82,6 +82,7 @@ public final class Fibril implements SandboxContextFactory.Meter {
     private volatile long generation = 1;
     private volatile Transfer transfer;
     private volatile String movedTo;
+    private final CompletableFuture<String> left = new CompletableFuture<>();
     /** Who spawned it (as the request that spawned it was signed), whose identity its calls carry; null: the node's own. */
     private volatile Caller caller;
     private volatile Mantle mantle;
@@ -150,6 +151,8 @@ public final class Fibril implements SandboxContextFactory.Meter {
     public String error() { return error; }
     public Instant ended() { return ended; }
     public CompletableFuture<Fibril> end() { return end; }
+    /** Completes with the node this copy of the fibril moved to, when it moves (this copy never ends then). */
+    public CompletableFuture<String> left() { return left; }
     public synchronized State state() { return state; }
     public long instructions() { return instructions; }
     public String cloneOf() { return cloneOf; }
@@ -379,6 +382,7 @@ public final class Fibril implements SandboxContextFactory.Meter {
         continuation = null;
         suspension = null;
         locals.clear();
+        left.complete(node);
     }
 
     /**
