@@ -111,9 +111,12 @@ public class Invoker {
 
         static String where(int i) { return "invocations[" + i + "]"; }
 
+        /** The index of the one invocation of {@code POST /fs/{space}/{key}:invoke}, whose body is {ops} itself. */
+        static final int ONE = -1;
+
         /** Where an operation is (invocation i, attribute): named only when a problem needs it, not per operation. */
         record At(int i, String attr) {
-            String name() { return where(i) + ".ops." + SpaceType.abbreviate(attr); }
+            String name() { return (i == ONE ? "" : where(i) + ".") + "ops." + SpaceType.abbreviate(attr); }
         }
 
         static void checkKey(int i, String key) {
@@ -256,7 +259,12 @@ public class Invoker {
                 case "add", "remove" -> {
                     if (!type.isList()) throw M31Problem.unprocessable(field.name(), "add/remove apply to List attributes; " + attr + " is a " + type);
                     Object x = type.elem.coerce(n, json);
-                    if (x == null) throw M31Problem.unprocessable(field.name(), op + " on " + attr + " takes one element: " + type.elem.whyNot(n, json) + ", got " + ObjectStore.describe(n));
+                    if (x == null) {
+                        AttrType.Mismatch m = type.elem.mismatch(n, json);
+                        // the field is where it is in the request body: ops.<attr>.n…
+                        throw M31Problem.unprocessable(m.at().isEmpty() ? field.name() : field.name() + ".n" + m.at(),
+                                op + " on " + attr + " takes one element: " + m.in("n"));
+                    }
                     List<Object> absent = acc.absent == Acc.ABSENT ? new ArrayList<>() : new ArrayList<>((List<?>) acc.absent);
                     if (op.equals("add")) {
                         if (!contains(acc.add, x)) acc.add.add(x);
@@ -274,7 +282,10 @@ public class Invoker {
 
         private static Object value(AttrType type, String attr, At field, String op, Object n, JsonMapper json) {
             Object v = type.coerce(n, json);
-            if (v == null) throw M31Problem.unprocessable(field.name(), op + " on " + attr + ": " + type.whyNot(n, json) + ", got " + ObjectStore.describe(n));
+            if (v == null) {
+                AttrType.Mismatch m = type.mismatch(n, json);
+                throw M31Problem.unprocessable(m.at().isEmpty() ? field.name() : field.name() + ".n" + m.at(), op + " on " + m.in(attr));
+            }
             return v;
         }
 
@@ -455,7 +466,7 @@ public class Invoker {
         if (body.getOps() != null) {
             for (var e : body.getOps().entrySet()) {
                 Op op = e.getValue();
-                c.add(0, key, e.getKey(), op == null || op.getOp() == null ? null : op.getOp().getValue(), op == null ? null : op.getN());
+                c.add(Combiner.ONE, key, e.getKey(), op == null || op.getOp() == null ? null : op.getOp().getValue(), op == null ? null : op.getN());
             }
         }
         c.invocations = 1;

@@ -112,7 +112,8 @@ public class ObjectStore {
             }
             Object v = type.coerce(e.getValue(), json);
             if (v == null) {
-                throw M31Problem.unprocessable(field, name + ": " + type.whyNot(e.getValue(), json) + ", got " + describe(e.getValue()));
+                AttrType.Mismatch m = type.mismatch(e.getValue(), json);
+                throw M31Problem.unprocessable(field + m.at(), m.in(name));
             }
             attrs.put(name, v);
         }
@@ -391,13 +392,5 @@ public class ObjectStore {
         if (key.indexOf('\0') >= 0) throw M31Problem.badRequest("key", "a key has no NUL character");
     }
 
-    public static String describe(Object v) {
-        if (v == null) return "null";
-        if (v instanceof String s) return "the string \"" + SpaceType.abbreviate(s) + "\"";
-        if (v instanceof Number n) return "the number " + n;
-        if (v instanceof Boolean b) return "the boolean " + b;
-        if (v instanceof Map<?, ?>) return "an object";
-        if (v instanceof List<?>) return "an array";
-        return v.getClass().getSimpleName();
-    }
+    public static String describe(Object v) { return AttrType.describe(v); }
 }

@@ -161,6 +161,11 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
             attr = param.substring(0, dot);
             op = param.substring(dot + 1);
         }
+        AttrType outer = t.isKey(attr) ? null : t.typeOf(attr);
+        if (outer != null && outer.kind == AttrType.Kind.Obj && dot > 0) {
+            nestedFilter(t, param, attr, outer, op, value, where, args, json);
+            return;
+        }
         if (!OPS.contains(op)) throw M31Problem.badRequest(SpaceType.abbreviate(param), "unknown operator '" + SpaceType.abbreviate(op) + "'; use " + String.join(", ", OPS.stream().sorted().toList()));
         if (t.isKey(attr)) {
             keyFilter(param, op, value, where, args, json);
@@ -209,6 +214,104 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
                 args.add(sqlValue(type, parse(type, param, value, json)));
             }
         }
+    }
+
+    /**
+     * A filter on a field of an Obj attribute, any depth: {@code who.name=Ada},
+     * {@code who.born.lt=1900-01-01}, {@code who.langs.contains=en}. The segments after the
+     * attribute are fields while the type has them, then at most one operator (a field named like
+     * an operator wins; add {@code .eq} to compare it). The path is a bound text[] parameter;
+     * equality and contains are containment of the nested document, which the GIN index on attrs
+     * answers.
+     */
+    private static void nestedFilter(SpaceType t, String param, String attr, AttrType outer, String rest, String value,
+                                     List<String> where, List<Object> args, JsonMapper json) {
+        List<String> path = new ArrayList<>(List.of(attr));
+        AttrType type = outer;
+        String[] segs = rest.split("\\.", -1);
+        int i = 0;
+        while (i < segs.length && type.field(segs[i]) != null) {
+            type = type.field(segs[i]);
+            path.add(segs[i]);
+            i++;
+        }
+        String op = i == segs.length ? "eq" : segs[i];
+        String name = SpaceType.abbreviate(param);
+        if (i < segs.length - 1 || !OPS.contains(op)) {
+            String where0 = String.join(".", path);
+            throw M31Problem.badRequest(name, "'" + SpaceType.abbreviate(segs[i]) + "' is neither a field of " + where0
+                    + (type.kind == AttrType.Kind.Obj ? " (its fields: " + String.join(", ", type.fieldNames()) + ")" : " (a " + type + ")")
+                    + " nor an operator (" + String.join(", ", OPS.stream().sorted().toList()) + ")");
+        }
+        if (path.size() == 1) {
+            // the Obj itself: eq/ne/in/exists compare the whole object
+            if (!Set.of("eq", "ne", "in", "exists").contains(op)) {
+                throw M31Problem.badRequest(name, attr + " is an Obj; use eq, ne, in or exists, or name a field (" + String.join(", ", type.fieldNames()) + ")");
+            }
+        }
+        String[] at = path.toArray(new String[0]);
+        String node = "(attrs #> ?::text[])";
+        boolean scalar = type.kind != AttrType.Kind.List && type.kind != AttrType.Kind.Obj
+                && type.kind != AttrType.Kind.Any && type.kind != AttrType.Kind.Schema;
+        switch (op) {
+            case "exists" -> {
+                where.add(node + " is " + (bool(param, value) ? "not null" : "null"));
+                args.add(at);
+            }
+            case "eq", "ne", "in" -> {
+                List<String> vs = op.equals("in") ? list(param, value, json) : List.of(value);
+                List<String> ors = new ArrayList<>();
+                List<Object> orArgs = new ArrayList<>();
+                for (String s : vs) {
+                    Object v = parse(type, param, s, json);
+                    if (scalar) {
+                        ors.add("attrs @> ?::jsonb");
+                        orArgs.add(json.writeValueAsString(nest(path, v)));
+                    } else {
+                        ors.add(node + " = ?::jsonb");
+                        orArgs.add(at);
+                        orArgs.add(json.writeValueAsString(v));
+                    }
+                }
+                String any = ors.isEmpty() ? "false" : "(" + String.join(" or ", ors) + ")";
+                if (op.equals("ne")) {
+                    where.add(node + " is not null and not " + any);
+                    args.add(at);
+                } else {
+                    where.add(any);
+                }
+                args.addAll(orArgs);
+            }
+            case "contains" -> {
+                if (!type.isList()) throw M31Problem.badRequest(name, String.join(".", path) + " is a " + type + "; contains applies to lists");
+                where.add("attrs @> ?::jsonb");
+                args.add(json.writeValueAsString(nest(path, List.of(parse(type.elem, param, value, json)))));
+            }
+            case "prefix" -> {
+                if (type.kind != AttrType.Kind.Str) throw M31Problem.badRequest(name, String.join(".", path) + " is a " + type + "; prefix applies to Str");
+                where.add("starts_with(attrs #>> ?::text[], ?)");
+                args.add(at);
+                args.add(value);
+            }
+            default -> {
+                if (!type.ordered()) throw M31Problem.badRequest(name, type + " values have no order; use eq, ne, in or exists");
+                String text = "(attrs #>> ?::text[])";
+                String expr = switch (type.kind) {
+                    case Int, Float -> "(" + text + "::numeric)";
+                    default -> "(" + text + " collate \"C\")";
+                };
+                where.add(expr + " " + cmp(op) + " ?");
+                args.add(at);
+                args.add(sqlValue(type, parse(type, param, value, json)));
+            }
+        }
+    }
+
+    /** {a: {b: {c: v}}} for the path [a, b, c]: the document whose containment is equality at that path. */
+    private static Object nest(List<String> path, Object v) {
+        Object doc = v;
+        for (int i = path.size() - 1; i >= 0; i--) doc = Map.of(path.get(i), doc);
+        return doc;
     }
 
     private static void keyFilter(String param, String op, String value, List<String> where, List<Object> args, JsonMapper json) {

@@ -170,6 +170,12 @@ public final class AttrType {
     @Override
     public int hashCode() { return Objects.hash(kind, elem, fields, schemaNode); }
 
+    /** The type of field {@code name} of an Obj, or null (no such field, or not an Obj). */
+    public AttrType field(String name) { return kind == Kind.Obj ? fields.get(name) : null; }
+
+    /** An Obj's field names. */
+    public java.util.Set<String> fieldNames() { return kind == Kind.Obj ? fields.keySet() : java.util.Set.of(); }
+
     public boolean numeric() { return kind == Kind.Int || kind == Kind.Float; }
 
     /** Values with an order usable in lt/le/gt/ge filters, min/max and indexes. */
@@ -225,6 +231,54 @@ public final class AttrType {
                 yield errors.isEmpty() ? v : null;
             }
         };
+    }
+
+    /**
+     * Where inside a refused value it first goes wrong ({@code at}: "" for the value itself,
+     * ".city", "[2]", ".addr.zip"…) and why: a 422 names the innermost field, not "expected Obj".
+     */
+    public record Mismatch(String at, String why) {
+        public String in(String attr) { return attr + at + ": " + why; }
+    }
+
+    /** Why {@code v} (which {@link #coerce} refused) is not of this type, as deep as it goes. */
+    public Mismatch mismatch(Object v, JsonMapper json) {
+        if (kind == Kind.List && v instanceof Collection<?> c) {
+            int i = 0;
+            for (Object e : c) {
+                if (elem.coerce(e, json) == null) {
+                    Mismatch inner = elem.mismatch(e, json);
+                    return new Mismatch("[" + i + "]" + inner.at(), inner.why());
+                }
+                i++;
+            }
+        }
+        if (kind == Kind.Obj && v instanceof Map<?, ?> m) {
+            for (var e : m.entrySet()) {
+                String k = String.valueOf(e.getKey());
+                AttrType ft = fields.get(k);
+                if (ft == null) {
+                    return new Mismatch("." + SpaceType.abbreviate(k), "no such field (the fields are " + String.join(", ", fields.keySet()) + ")");
+                }
+                if (ft.coerce(e.getValue(), json) == null) {
+                    Mismatch inner = ft.mismatch(e.getValue(), json);
+                    return new Mismatch("." + SpaceType.abbreviate(k) + inner.at(), inner.why());
+                }
+            }
+        }
+        String why = whyNot(v, json);
+        return new Mismatch("", kind == Kind.Schema && v != null ? why : why + ", got " + describe(v));
+    }
+
+    /** A value as a 422 detail names it. */
+    public static String describe(Object v) {
+        if (v == null) return "null";
+        if (v instanceof String s) return "the string \"" + SpaceType.abbreviate(s) + "\"";
+        if (v instanceof Number n) return "the number " + n;
+        if (v instanceof Boolean b) return "the boolean " + b;
+        if (v instanceof Map<?, ?>) return "an object";
+        if (v instanceof List<?>) return "an array";
+        return v.getClass().getSimpleName();
     }
 
     /** Why {@code v} was refused, for the 422 detail (only a JSON Schema knows more than "expected T"). */

@@ -70,6 +70,48 @@ class QueryTest extends StoreTestBase {
     }
 
     @Test
+    void fieldsOfObjectsAreQueriedAtAnyDepth() {
+        assertThat(http.put("/fs/people_nested", """
+                {"key":"id","attrs":{"who":{"Obj":{"name":"Str","born":"Time","langs":"List<Str>",
+                                                   "addr":{"Obj":{"city":"Str","zip":"Int"}}}}}}""").status()).isEqualTo(201);
+        for (var p : List.of(
+                Map.of("id", "ada", "who", Map.of("name", "Ada", "born", "1815-12-10T00:00:00Z", "langs", List.of("en", "fr"),
+                        "addr", Map.of("city", "London", "zip", 1))),
+                Map.of("id", "grace", "who", Map.of("name", "Grace", "born", "1906-12-09T00:00:00Z", "langs", List.of("en"),
+                        "addr", Map.of("city", "New York", "zip", 10001))),
+                Map.of("id", "alan", "who", Map.of("name", "Alan", "addr", Map.of("city", "London", "zip", 2))))) {
+            var r = http.put("/fs/people_nested/" + p.get("id"), TestHttp.json(Map.of("attrs", Map.of("who", p.get("who")))));
+            assertThat(r.status()).as(r.body()).isEqualTo(201);
+        }
+        java.util.function.Function<String, List<String>> q = query -> {
+            var r = http.get("/fs/people_nested?sort=id&" + query);
+            assertThat(r.status()).as(query + ": " + r.body()).isEqualTo(200);
+            return r.json().valueStream().map(o -> o.get("key").asString()).toList();
+        };
+        assertThat(q.apply("who.name=Ada")).containsExactly("ada");
+        assertThat(q.apply("who.addr.city=London")).containsExactly("ada", "alan");
+        assertThat(q.apply("who.addr.city.eq=London&who.addr.zip.gt=1")).containsExactly("alan");
+        assertThat(q.apply("who.addr.zip.ge=2")).containsExactly("alan", "grace");
+        assertThat(q.apply("who.addr.city.ne=London")).containsExactly("grace");
+        assertThat(q.apply("who.addr.city.in=Paris,New%20York")).containsExactly("grace");
+        assertThat(q.apply("who.born.lt=1900-01-01T00:00:00Z")).containsExactly("ada");
+        assertThat(q.apply("who.born.exists=false")).containsExactly("alan");
+        assertThat(q.apply("who.langs.contains=fr")).containsExactly("ada");
+        assertThat(q.apply("who.name.prefix=A")).containsExactly("ada", "alan");
+        assertThat(q.apply("who.addr=" + TestHttp.enc("{\"city\":\"London\",\"zip\":2}"))).containsExactly("alan");
+        // names are checked against the type, never put into SQL: an unknown field is a 400 naming the parameter
+        var bad = http.get("/fs/people_nested?who.nick=x");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.field()).isEqualTo("who.nick");
+        assertThat(bad.json().get("detail").asString()).contains("addr, born, langs, name");
+        assertThat(http.get("/fs/people_nested?who.addr.city.gt.x=1").status()).isEqualTo(400);
+        assertThat(http.get("/fs/people_nested?who.addr.zip.prefix=1").field()).isEqualTo("who.addr.zip.prefix");
+        assertThat(http.get("/fs/people_nested?who.addr.zip=" + TestHttp.enc("'; drop table sp_people_nested; --")).status()).isEqualTo(400);
+        assertThat(q.apply("who.name=" + TestHttp.enc("'; drop table sp_people_nested; --"))).isEmpty();
+        assertThat(q.apply("who.name.exists=true")).hasSize(3);
+    }
+
+    @Test
     void labelsEmulateAHierarchy() {
         assertThat(keys("label.path.prefix=/books/")).containsExactly("a1", "a2", "a3");
         assertThat(keys("label.path.prefix=/books/sf/")).containsExactly("a1", "a3");

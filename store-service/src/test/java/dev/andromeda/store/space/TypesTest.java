@@ -34,18 +34,31 @@ class TypesTest extends StoreTestBase {
         assertThat(ok.status()).as(ok.body()).isEqualTo(201);
         assertThat(ok.json().get("attrs").get("who").get("born").asString()).isEqualTo("1815-12-10T00:00:00.000000Z");
 
-        record Bad(String attrs, String field) {}
+        // the problem names the innermost place that is wrong, in its field and its detail
+        record Bad(String attrs, String field, String detail) {}
         for (Bad b : List.of(
-                new Bad("{\"tags\":[\"x\",1]}", "attrs.tags"),
-                new Bad("{\"tags\":\"x\"}", "attrs.tags"),
-                new Bad("{\"grid\":[[1,2.5]]}", "attrs.grid"),
-                new Bad("{\"who\":{\"name\":\"Ada\",\"age\":36}}", "attrs.who"),
-                new Bad("{\"who\":{\"born\":\"last year\"}}", "attrs.who"),
-                new Bad("{\"email\":\"nobody\"}", "attrs.email"))) {
+                new Bad("{\"tags\":[\"x\",1]}", "attrs.tags[1]", "tags[1]: expected Str, got the number 1"),
+                new Bad("{\"tags\":\"x\"}", "attrs.tags", "tags: expected List<Str>, got the string \"x\""),
+                new Bad("{\"grid\":[[1,2.5]]}", "attrs.grid[0][1]", "grid[0][1]: expected Int, got the number 2.5"),
+                new Bad("{\"who\":{\"name\":\"Ada\",\"age\":36}}", "attrs.who.age", "who.age: no such field (the fields are born, langs, name)"),
+                new Bad("{\"who\":{\"born\":\"last year\"}}", "attrs.who.born", "who.born: expected Time, got the string \"last year\""),
+                new Bad("{\"who\":{\"langs\":[\"en\",false]}}", "attrs.who.langs[1]", "who.langs[1]: expected Str, got the boolean false"),
+                new Bad("{\"email\":\"nobody\"}", "attrs.email", "pattern"))) {
             var r = http.put("/fs/typed/b", "{\"attrs\":" + b.attrs() + "}");
             assertThat(r.status()).as(b.attrs()).isEqualTo(422);
             assertThat(r.field()).isEqualTo(b.field());
+            assertThat(r.json().get("detail").asString()).contains(b.detail());
         }
+        // and so does an invocation's: set of a whole object, add of one element
+        http.put("/fs/typed/c", "{\"attrs\":{\"tags\":[]}}");
+        var set = http.post("/fs/typed/c:invoke", "{\"ops\":{\"who\":{\"op\":\"set\",\"n\":{\"name\":5}}}}");
+        assertThat(set.status()).as(set.body()).isEqualTo(422);
+        assertThat(set.field()).isEqualTo("ops.who.n.name"); // where it is in the request body
+        assertThat(set.json().get("detail").asString()).isEqualTo("set on who.name: expected Str, got the number 5");
+        var add = http.post("/fs/typed:invoke", "{\"batchId\":\"t1\",\"invocations\":[{\"key\":\"c\",\"ops\":{\"grid\":{\"op\":\"add\",\"n\":[1,\"2\"]}}}]}");
+        assertThat(add.status()).as(add.body()).isEqualTo(422);
+        assertThat(add.field()).isEqualTo("invocations[0].ops.grid.n[1]");
+        assertThat(add.json().get("detail").asString()).isEqualTo("add on grid takes one element: n[1]: expected Int, got the string \"2\"");
         assertThat(http.put("/fs/typed/b", "{\"attrs\":{\"email\":\"nobody\"}}").json().get("detail").asString()).contains("pattern");
         assertThat(http.get("/fs/typed/b").status()).isEqualTo(404);
 
