@@ -146,8 +146,14 @@ public final class M31Command implements Callable<Integer> {
                         ? repl.interactive(parent.home.resolve("repl_history"))
                         : repl.piped(System.in, System.out, System.err);
             } catch (dev.andromeda.client.ApiException e) {
-                System.err.println("the constellation at " + gateway + " answered " + e.getCode() + ": "
-                        + (e.getResponseBody() == null ? e.getMessage() : e.getResponseBody()));
+                if (e.getCode() == 0) {
+                    // the generated client's way of saying it never got an answer
+                    System.err.println("cannot reach the constellation at " + gateway + " ("
+                            + (e.getCause() == null ? e.getMessage() : e.getCause()) + "); is ./m31 up running?");
+                } else {
+                    System.err.println("the constellation at " + gateway + " answered " + e.getCode() + ": "
+                            + (e.getResponseBody() == null ? e.getMessage() : e.getResponseBody()));
+                }
                 return 1;
             } catch (java.io.IOException e) {
                 System.err.println("cannot reach the constellation at " + gateway + " (" + e + "); is ./m31 up running?");
