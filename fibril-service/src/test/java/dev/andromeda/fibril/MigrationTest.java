@@ -211,7 +211,7 @@ class MigrationTest {
     }
 
     @Test
-    void aFibrilMovesWhileWaitingInsideHalfBuiltLiteralsAndItsGettersAndComputedKeysComeAlong() {
+    void aFibrilMovesWhileWaitingInsideHalfBuiltLiteralsAndItsGettersAndComputedKeysComeAlong() throws Exception {
         // Rhino keeps a literal being built in a frame-local store of its own, which must travel too
         Fibril f = spawn(a, """
                 var sys = require('sys');
@@ -226,12 +226,48 @@ class MigrationTest {
         Fibril there = null;
         while (there == null && System.nanoTime() < deadline) {
             there = b.find(f.id()).filter(x -> x.generation() == 4).orElse(null);
-            Thread.onSpinWait();
+            Thread.sleep(5);
         }
         assertThat(there).as("the fibril's fourth generation on B").isNotNull();
         await(there);
         assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
         assertThat(there.result().toString()).isEqualTo("[\"A\",\"B\",1,2,[\"B\",\"A\",7,8,\"B\"],8,\"function\"]");
+    }
+
+    @Test
+    void aFibrilThatComesStraightBackBeforeItsFirstNodeHeardTheHandOverIsTakenIn() throws Exception {
+        // B's answer to A's hand-over is held back: the fibril runs on B and moves back to A while
+        // A's copy still waits for that answer. A must take the newer generation in (it refused:
+        // "already runs on node A"), and A's stale copy must not then mark the fibril as moved away
+        var toB = mantle.nodes.get("B");
+        mantle.nodes.put("B", packet -> {
+            JsonNode answer = toB.apply(packet);
+            try {
+                Thread.sleep(400);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return answer;
+        });
+        Fibril f = spawn(a, """
+                var sys = require('sys'), seen = [sys.self().node];
+                sys.migrate('B'); seen.push(sys.self().node);
+                sys.migrate('A'); seen.push(sys.self().node);
+                sys.sleep(600);
+                seen
+                """);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        Fibril back = null;
+        while (back == null && System.nanoTime() < deadline) {
+            back = a.find(f.id()).filter(x -> x.generation() == 3).orElse(null);
+            Thread.sleep(5);
+        }
+        assertThat(back).as("the third generation, on A").isNotNull();
+        await(back);
+        assertThat(back.state()).as(back.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(back.result().toString()).isEqualTo("[\"A\",\"B\",\"A\"]");
+        // A's books say it lives here, not that it moved to B
+        assertThat(a.movedTo(f.id())).isNull();
     }
 
     @Test

@@ -608,8 +608,8 @@ public final class Nucleus implements AutoCloseable {
     void movedAway(Fibril f, String target) {
         if (f.wallClock != null) f.wallClock.cancel(false);
         f.moved(target);
-        moved.put(f.id(), target);
-        live.remove(f.id(), f);
+        // a later generation that already came back here (Transfers.accept) stays live, unmarked
+        if (live.remove(f.id(), f)) moved.put(f.id(), target);
     }
 
     /** Moves a fibril to {@code target} at its next suspension point; completes with it as the target reports it. */

@@ -381,7 +381,13 @@ final class Transfers {
             throw M31Problem.conflict("node " + h.path("from").asString() + " runs a different nucleus (shared objects "
                     + h.path("shared").asString() + ", here " + shared.fingerprint() + ")");
         }
-        if (nucleus.find(id).filter(x -> x.state() != Fibril.State.MOVED).isPresent()) {
+        long arriving = h.path("generation").asLong(0);
+        // A copy here that is still leaving, at a lower generation than the one arriving, is stale:
+        // the fibril reached the other node (naming moved it on), ran there and came straight back
+        // before this node heard the answer to its hand-over. It is taken in; the stale copy's
+        // hand-over ends without marking it moved (Nucleus.movedAway)
+        if (nucleus.find(id).filter(x -> x.state() != Fibril.State.MOVED
+                && !(x.state() == Fibril.State.MOVING && x.generation() < arriving)).isPresent()) {
             throw M31Problem.conflict("fibril " + id + " already runs on node " + nucleus.node());
         }
         Program.Kind kind = Program.Kind.valueOf(h.path("programKind").asString("SCRIPT"));
