@@ -426,6 +426,10 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
     }
 
     private static Object parse(AttrType type, String param, String value, JsonMapper json) {
+        if (type.kind == AttrType.Kind.Time) {
+            // a Time compares as since/until read it: RFC 3339, a date, MMDDYYYY or epoch seconds
+            value = DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(when(SpaceType.abbreviate(param), value));
+        }
         Object v = type.fromText(value, json);
         if (v == null) throw M31Problem.badRequest(SpaceType.abbreviate(param), "'" + SpaceType.abbreviate(value) + "' is not a " + type);
         return v;

@@ -95,6 +95,11 @@ class QueryTest extends StoreTestBase {
         assertThat(q.apply("who.addr.city.ne=London")).containsExactly("grace");
         assertThat(q.apply("who.addr.city.in=Paris,New%20York")).containsExactly("grace");
         assertThat(q.apply("who.born.lt=1900-01-01T00:00:00Z")).containsExactly("ada");
+        // a Time takes every form since/until take: a date, the paper's MMDDYYYY, epoch seconds
+        assertThat(q.apply("who.born.lt=1900-01-01")).containsExactly("ada");
+        assertThat(q.apply("who.born.ge=01011900")).containsExactly("grace");
+        assertThat(q.apply("who.born.gt=-2000000000")).containsExactly("grace");
+        assertThat(http.get("/fs/people_nested?who.born.lt=yesterday").field()).isEqualTo("who.born.lt");
         assertThat(q.apply("who.born.exists=false")).containsExactly("alan");
         assertThat(q.apply("who.langs.contains=fr")).containsExactly("ada");
         assertThat(q.apply("who.name.prefix=A")).containsExactly("ada", "alan");
