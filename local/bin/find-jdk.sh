@@ -24,3 +24,4 @@ export JAVA_HOME
 # transport with System.loadLibrary; JDK 24+ warns about both on every start unless allowed.
 M31_JVM_FLAGS=""
 if [ "$(java_major "$JAVA_HOME/bin/java")" -ge 24 ]; then M31_JVM_FLAGS="--sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED"; fi
+export M31_JVM_FLAGS

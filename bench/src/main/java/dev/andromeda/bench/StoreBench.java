@@ -47,6 +47,9 @@ public final class StoreBench {
             try (EmbeddedPostgresEngine pg = EmbeddedPostgresEngine.startEphemeral()) {
                 List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                         "-Xmx4g", "-cp", System.getProperty("java.class.path")));
+                // the JDK-specific flags bench/run gives this JVM (native access on JDK 24+), to the child too
+                String jvmFlags = System.getenv("M31_JVM_FLAGS");
+                if (jvmFlags != null && !jvmFlags.isBlank()) cmd.addAll(Arrays.asList(jvmFlags.trim().split("\\s+")));
                 // the measuring JVM is this child: a profiler's options go to it (M31_BENCH_CHILD_JVM_OPTS)
                 String childOpts = System.getenv("M31_BENCH_CHILD_JVM_OPTS");
                 if (childOpts != null && !childOpts.isBlank()) cmd.addAll(Arrays.asList(childOpts.trim().split("\\s+")));
