@@ -61,8 +61,10 @@ class EnginesTest {
     }
 
     @Test
-    void kafkaBrokerCarriesRecordsInOrder() throws Exception {
+    void kafkaBrokerCarriesRecordsInOrderAndAThrowawayOneLeavesNothingBehind() throws Exception {
+        java.nio.file.Path dir;
         try (EmbeddedKafkaEngine kafka = EmbeddedKafkaEngine.startEphemeral()) {
+            dir = kafka.logDir();
             try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
                 admin.createTopics(List.of(new NewTopic("t", 1, (short) 1))).all().get();
             }
@@ -86,6 +88,10 @@ class EnginesTest {
                 assertThat(seen).hasSize(100);
                 for (int i = 0; i < 100; i++) assertThat(seen.get(i)).isEqualTo("v" + i);
             }
+            // while it runs, its log is there
+            assertThat(dir.resolve("t-0")).isDirectory();
         }
+        // closed, its temporary directory is gone: every test and bench run used to leave one behind
+        assertThat(dir).doesNotExist();
     }
 }
