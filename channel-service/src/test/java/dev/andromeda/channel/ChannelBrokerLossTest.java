@@ -54,7 +54,7 @@ class ChannelBrokerLossTest {
             String lost = made.json().get("uri").asString();
             assertThat(http.post(lost + "/messages", "\"before\"").status()).isEqualTo(202);
 
-            second.close();
+            second.stop();
             CompletableFuture<TestHttp.Response> held = CompletableFuture.supplyAsync(() -> http.post(lost + "/messages", "\"held\""));
             Thread.sleep(1500);
             assertThat(held).as("a partition without a leader takes no send").isNotDone();

@@ -34,6 +34,7 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
     private volatile boolean closed;
     /** Its directory is its own (a temporary one): deleted when it closes, not when it restarts. */
     private boolean throwaway;
+    private volatile boolean superseded;
 
     private EmbeddedKafkaEngine(KafkaRaftServer server, String bootstrap, Path logDir, int brokerPort, int controllerPort, int nodeId) {
         this.server = server;
@@ -69,6 +70,7 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
     /** Restarts on the same directory and ports (what a broker restart in a cluster looks like). */
     public EmbeddedKafkaEngine restart() throws IOException {
         stop();
+        superseded = true; // the directory is the new engine's now: closing this one leaves it
         return start(logDir, nodeId, brokerPort, controllerPort, clusterId()).throwaway(throwaway);
     }
 
@@ -136,16 +138,16 @@ public final class EmbeddedKafkaEngine implements AutoCloseable {
     /** Shuts the broker down and, if its directory was a temporary one, deletes it (a bench leaves ~0.5 GB). */
     @Override
     public void close() {
-        if (!stop()) return;
-        if (throwaway) deleteTree(logDir);
+        stop();
+        if (throwaway && !superseded) deleteTree(logDir);
     }
 
-    private boolean stop() {
-        if (closed) return false;
+    /** Shuts the broker down and keeps its log: a broker lost, to be brought back with {@link #restart()}. */
+    public void stop() {
+        if (closed) return;
         closed = true;
         server.shutdown();
         server.awaitShutdown();
-        return true;
     }
 
     static void deleteTree(Path dir) {

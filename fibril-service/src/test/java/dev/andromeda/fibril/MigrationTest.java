@@ -94,6 +94,17 @@ class MigrationTest {
         return f.get(20, TimeUnit.SECONDS);
     }
 
+    /** Generation {@code g} of fibril {@code id} on node {@code n}, once it is there (a fibril that moves to and fro is on a node more than once). */
+    static Fibril generation(Nucleus n, String id, long g) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            var f = n.find(id).filter(x -> x.generation() == g);
+            if (f.isPresent()) return f.get();
+            Thread.sleep(5);
+        }
+        throw new AssertionError("no generation " + g + " of " + id + " on " + n.node());
+    }
+
     Fibril on(Nucleus n, String id) {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
@@ -222,14 +233,7 @@ class MigrationTest {
                 [o.first, o.moved, o.g, o.k1, arr, o.v, typeof Object.getOwnPropertyDescriptor(o, 'g').get]
                 """);
         // three moves: A → B → A → B; the one that ends is the fourth generation, on B
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        Fibril there = null;
-        while (there == null && System.nanoTime() < deadline) {
-            there = b.find(f.id()).filter(x -> x.generation() == 4).orElse(null);
-            Thread.sleep(5);
-        }
-        assertThat(there).as("the fibril's fourth generation on B").isNotNull();
-        await(there);
+        Fibril there = await(generation(b, f.id(), 4));
         assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
         assertThat(there.result().toString()).isEqualTo("[\"A\",\"B\",1,2,[\"B\",\"A\",7,8,\"B\"],8,\"function\"]");
     }
@@ -256,14 +260,7 @@ class MigrationTest {
                 sys.sleep(600);
                 seen
                 """);
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        Fibril back = null;
-        while (back == null && System.nanoTime() < deadline) {
-            back = a.find(f.id()).filter(x -> x.generation() == 3).orElse(null);
-            Thread.sleep(5);
-        }
-        assertThat(back).as("the third generation, on A").isNotNull();
-        await(back);
+        Fibril back = await(generation(a, f.id(), 3));
         assertThat(back.state()).as(back.error()).isEqualTo(Fibril.State.DONE);
         assertThat(back.result().toString()).isEqualTo("[\"A\",\"B\",\"A\"]");
         // A's books say it lives here, not that it moved to B
