@@ -268,6 +268,26 @@ class MigrationTest {
     }
 
     @Test
+    void aFibrilHoldingCaughtErrorsMoves() throws Exception {
+        // an error object keeps the Java exception that made it (for its stack); a host call's
+        // failure and a runtime TypeError both held on to one, and the packet was refused
+        Fibril f = spawn(a, """
+                var sys = require('sys'), kept = [];
+                try { null.x; } catch (e) { kept.push(e); }
+                try { sys.sleep(); require('nope'); } catch (e) { kept.push(e); }
+                try { throw new RangeError('mine'); } catch (e) { kept.push(e); }
+                sys.migrate('B');
+                kept.map(function (e) { return e.name + ': ' + e.message + ' / ' + (e instanceof Error); }).concat(sys.self().node)
+                """);
+        Fibril there = await(generation(b, f.id(), 2));
+        assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(there.result().get(0).asString()).startsWith("TypeError: ").endsWith(" / true");
+        assertThat(there.result().get(1).asString()).startsWith("Error: ").contains("nope").endsWith(" / true");
+        assertThat(there.result().get(2).asString()).isEqualTo("RangeError: mine / true");
+        assertThat(there.result().get(3).asString()).isEqualTo("B");
+    }
+
+    @Test
     void aChildThatMovesKeepsItsFamilyCapabilitiesAndReportsFromTheOtherNode() throws Exception {
         Fibril f = spawn(a, """
                 var sys = require('sys');

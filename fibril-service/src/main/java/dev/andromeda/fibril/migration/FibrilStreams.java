@@ -115,6 +115,17 @@ public final class FibrilStreams {
         }
     }
 
+    /**
+     * A Java exception in a fibril's state: an Error object keeps the one that made it (its
+     * {@code stack} comes from it), and a frame's stack can still hold one it caught. Java
+     * exceptions are not on the allow-list (nor should every cause they chain be), so one travels
+     * as its message and comes back as a plain Rhino exception: the Error's name, message and
+     * properties are its own and travel as they are; only its Java-side stack is left behind.
+     */
+    record ErrorRef(String message) implements Serializable {
+        @Serial private static final long serialVersionUID = 1L;
+    }
+
     /** A well-known symbol (Symbol.iterator…), by name. */
     record SymbolRef(String field) implements Serializable {
         @Serial private static final long serialVersionUID = 1L;
@@ -303,6 +314,9 @@ public final class FibrilStreams {
             // code's literal table; that literal is built from keys pushed at run time and never
             // reads its entry, so the node travels as nothing (it is not serializable)
             if (obj instanceof org.mozilla.javascript.Node) return null;
+            if (obj instanceof Throwable t) {
+                return new ErrorRef(t instanceof org.mozilla.javascript.RhinoException re ? re.details() : String.valueOf(t.getMessage()));
+            }
             return super.replaceObject(obj);
         }
     }
@@ -330,6 +344,7 @@ public final class FibrilStreams {
             if (obj instanceof RegexRef r) return compile(r);
             if (obj instanceof LiteralRef r) return literal(r);
             if (obj instanceof AccessorRef r) return accessor(r);
+            if (obj instanceof ErrorRef r) return new org.mozilla.javascript.EvaluatorException(r.message());
             if (obj instanceof ProgramRef p) {
                 Object script = programs.apply(p);
                 if (script == null) throw new InvalidObjectException("no program " + p.fingerprint() + " here");
@@ -386,7 +401,7 @@ public final class FibrilStreams {
 
     private static final Set<String> OURS = Set.of(
             SharedRef.class.getName(), RegexRef.class.getName(), SymbolRef.class.getName(), ProgramRef.class.getName(),
-            LiteralRef.class.getName(), AccessorRef.class.getName(),
+            LiteralRef.class.getName(), AccessorRef.class.getName(), ErrorRef.class.getName(),
             "dev.andromeda.fibril.modules.Endpoint", "dev.andromeda.fibril.modules.TextObject",
             "dev.andromeda.fibril.modules.BytesObject", "dev.andromeda.fibril.modules.CountsObject", "dev.andromeda.fibril.modules.HttpModule$ResponseObject",
             "dev.andromeda.fibril.modules.HttpModule$Fetched", "dev.andromeda.fibril.modules.Types$Marker",
