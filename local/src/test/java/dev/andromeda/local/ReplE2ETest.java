@@ -93,12 +93,16 @@ class ReplE2ETest {
     void theSessionMovesToAnotherNodeWithEverythingItDefined() throws Exception {
         try (ReplSession s = open("E0")) {
             s.evaluate("var seen = []; function note() { seen.push(sys.self().node); return seen; }");
+            // a line that failed leaves a caught error in the session's state, which must travel too
+            assertThat(s.evaluate("null.x").error()).startsWith("TypeError");
+            s.evaluate("var kept; try { require('nope'); } catch (e) { kept = e; }");
             assertThat(s.evaluate("note()").value()).isEqualTo("[\"E0\"]");
             assertThat(s.evaluate("sys.migrate('E1'); note()").value()).isEqualTo("[\"E0\",\"E1\"]");
             assertThat(s.fibril().getNode()).isEqualTo("E1");
             assertThat(s.fibril().getGeneration()).isEqualTo(2L);
             // and the next lines run there, with the same state
             assertThat(s.evaluate("note().length").value()).isEqualTo("3");
+            assertThat(s.evaluate("kept instanceof Error && kept.message.length > 0").value()).isEqualTo("true");
         }
     }
 
