@@ -12,11 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Channels through the gateway of a whole constellation: capabilities, NDJSON batches, streams,
@@ -25,21 +22,10 @@ import tools.jackson.databind.json.JsonMapper;
  * refused, a full channel that parks its sender until there is room, sync rendezvous between
  * fibrils on two nodes.
  */
-class ChannelsE2ETest {
+class ChannelsE2ETest extends ConstellationTestBase {
 
-    static Constellation constellation;
+    // HTTP/1.1: streams are read as they come
     static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    static final JsonMapper json = JsonMapper.builder().build();
-
-    @BeforeAll
-    static void boot() throws Exception {
-        constellation = Constellation.start(Constellation.Options.forTests());
-    }
-
-    @AfterAll
-    static void shutdown() {
-        if (constellation != null) constellation.close();
-    }
 
     @Test
     void aChannelWithCapabilitiesCarriesBatchesThroughTheGateway() throws Exception {

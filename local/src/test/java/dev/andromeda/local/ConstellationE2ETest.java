@@ -15,7 +15,6 @@ import dev.andromeda.examples.corpus.CorpusServer;
 import dev.andromeda.examples.corpus.McIlroy;
 import dev.andromeda.local.demo.WordFreqJob;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -28,35 +27,35 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The whole constellation, booted as `./m31 up` boots it (real PostgreSQL, real KRaft Kafka,
  * every service on its own port, two fibril nodes), used only through the gateway: with the
  * generated Java client and with plain HTTP, as a user would.
  */
-class ConstellationE2ETest {
+class ConstellationE2ETest extends ConstellationTestBase {
 
-    static Constellation constellation;
     static CorpusServer corpusServer;
     static Path corpus;
     static Map<String, Long> reference;
-    static final HttpClient http = HttpClient.newHttpClient();
-    static final JsonMapper json = JsonMapper.builder().build();
 
     @BeforeAll
-    static void boot() throws Exception {
+    static void serveACorpus() throws Exception {
         corpus = Files.createTempDirectory("m31-corpus-");
         CorpusGenerator.generate(corpus, CorpusGenerator.Options.small(11));
         reference = McIlroy.countCorpus(corpus);
         corpusServer = new CorpusServer(corpus);
-        constellation = Constellation.start(Constellation.Options.forTests());
     }
 
     @AfterAll
-    static void shutdown() {
+    static void stopServingIt() throws Exception {
         if (corpusServer != null) corpusServer.close();
-        if (constellation != null) constellation.close();
+        // the corpus is this class's own: it used to stay in the temporary directory
+        if (corpus != null) {
+            try (var files = Files.walk(corpus)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     @Test

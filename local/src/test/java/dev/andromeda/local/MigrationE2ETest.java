@@ -3,18 +3,14 @@ package dev.andromeda.local;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Fibril migration across the two nodes of a real constellation, used only through the gateway
@@ -23,21 +19,8 @@ import tools.jackson.databind.json.JsonMapper;
  * fibril that moves is neither lost nor duplicated; an anchored fibril does not move; a clone and
  * its original both finish.
  */
-class MigrationE2ETest {
+class MigrationE2ETest extends ConstellationTestBase {
 
-    static Constellation constellation;
-    static final HttpClient http = HttpClient.newHttpClient();
-    static final JsonMapper json = JsonMapper.builder().build();
-
-    @BeforeAll
-    static void boot() throws Exception {
-        constellation = Constellation.start(Constellation.Options.forTests());
-    }
-
-    @AfterAll
-    static void shutdown() {
-        if (constellation != null) constellation.close();
-    }
 
     /** Loops with sleeps, noting where each step ran; the state (about 10 KB) must survive the move. */
     static final String WALKER = """

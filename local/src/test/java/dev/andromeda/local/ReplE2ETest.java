@@ -9,7 +9,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -18,31 +17,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The REPL against a real constellation, through the gateway with the generated client: each
  * piece of source is run by the session's fibril in one global scope, which moves with it.
  */
-class ReplE2ETest {
+class ReplE2ETest extends ConstellationTestBase {
 
-    static Constellation constellation;
-    static final HttpClient http = HttpClient.newHttpClient();
-    static final JsonMapper json = JsonMapper.builder().build();
-
-    @BeforeAll
-    static void boot() throws Exception {
-        constellation = Constellation.start(Constellation.Options.forTests());
-    }
-
-    @AfterAll
-    static void shutdown() {
-        if (constellation != null) constellation.close();
-    }
 
     static ReplSession open(String node) throws Exception {
         return ReplSession.open(constellation.gatewayUrl(), constellation.token(), node);
