@@ -240,6 +240,10 @@ class ChannelFeaturesTest extends ChannelTestBase {
         var r = http.sendIdempotent("POST", path + "/messages?wait=1", "1", "sync-1");
         assertProblem(r, 408, "wait");
         assertThat(r.json().get("type").asString()).endsWith("not-taken");
+        // it is not counted as sent: the backlog shows nothing a receiver could still get
+        JsonNode after = http.get(path).json();
+        assertThat(after.get("sent").asLong()).isZero();
+        assertThat(after.get("backlog").asLong()).isZero();
         // the withdrawn send's key is free again: the retry is a new send (taken this time), delivered once
         CompletableFuture<TestHttp.Response> first = CompletableFuture.supplyAsync(() -> http.get(path + "/messages?wait=20"));
         sleep(300);
@@ -260,6 +264,9 @@ class ChannelFeaturesTest extends ChannelTestBase {
         assertThat(ints(receiveAll(path, 1, 10))).containsExactly(3);
         assertThat(pending.get(30, TimeUnit.SECONDS).status()).isEqualTo(202);
         assertThat(http.get(path + "/messages?wait=1").json().get("messages").size()).isZero();
+        JsonNode counted = http.get(path).json();
+        assertThat(counted.get("sent").asLong()).isEqualTo(3);
+        assertThat(counted.get("backlog").asLong()).isZero();
         assertProblem(ndjson(path, "4\n5\n", Map.of()), 400, "body");
     }
 

@@ -197,8 +197,14 @@ public class ChannelStore {
         jdbc.update("update channels set closed = true, close_seq = ? where id = ?", closeSeq, id);
     }
 
+    /**
+     * A sync send nobody took is withdrawn: never delivered, and no longer counted as sent, so the
+     * channel's backlog (sent - received) shows only what a receiver can still get.
+     */
     public void withdraw(String id, long seq) {
-        jdbc.update("insert into withdrawn (channel, seq) values (?, ?) on conflict do nothing", id, seq);
+        if (jdbc.update("insert into withdrawn (channel, seq) values (?, ?) on conflict do nothing", id, seq) == 1) {
+            jdbc.update("update channels set sent = sent - 1 where id = ?", id);
+        }
     }
 
     /** A withdrawn send gives its key back (its records then have no owner and are never delivered). */
