@@ -4,6 +4,8 @@ import dev.andromeda.common.config.M31Properties;
 import dev.andromeda.common.problem.M31Problem;
 import dev.andromeda.common.security.Callers;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,13 +13,11 @@ import java.util.Map;
 import java.util.function.Supplier;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.MediaType;
-import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 /**
  * A node's virtual resources under /net/node={n}: {@code metrics} (JVM figures, plus whatever
@@ -27,6 +27,8 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
  */
 @RestController
 public class NodeResourcesController {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NodeResourcesController.class);
 
     /** Figures a node adds to /net/node={n}/metrics (fibrils parked, carriers busy, …). */
     @FunctionalInterface
@@ -60,25 +62,38 @@ public class NodeResourcesController {
         return m;
     }
 
+    /**
+     * Written to the servlet response itself: Spring 7 makes {@code flush()} on a
+     * {@code StreamingResponseBody}'s stream a no-op, which held every line (and the headers) back
+     * until the capture ended — a stream that is not one. Runs on the request thread, bounded by
+     * the capture's own limits (count, seconds).
+     */
     @GetMapping("/net/node={node}/tcpdmp")
-    public ResponseEntity<StreamingResponseBody> tcpdmp(@PathVariable String node,
-                                                        @RequestParam(required = false) Integer i,
-                                                        @RequestParam(required = false) String exp,
-                                                        @RequestParam(required = false) Integer count,
-                                                        @RequestParam(required = false) Integer seconds,
-                                                        @RequestHeader(value = "Accept", required = false) String accept,
-                                                        HttpServletRequest req) {
+    public void tcpdmp(@PathVariable String node,
+                       @RequestParam(required = false) Integer i,
+                       @RequestParam(required = false) String exp,
+                       @RequestParam(required = false) Integer count,
+                       @RequestParam(required = false) Integer seconds,
+                       @RequestHeader(value = "Accept", required = false) String accept,
+                       HttpServletRequest req, HttpServletResponse resp) throws IOException {
         self(node);
         Callers.requireAdmin(req, "packet capture");
         boolean pcap = accept != null && MediaType.parseMediaTypes(accept).stream()
                 .anyMatch(t -> t.isCompatibleWith(MediaType.parseMediaType(PacketCapture.PCAP)) && !t.isWildcardType());
         PacketCapture.Request r = capture.request(i, exp, count, seconds, pcap);
         capture.check();
-        StreamingResponseBody body = out -> capture.run(r, out);
-        return ResponseEntity.ok()
-                .contentType(pcap ? MediaType.parseMediaType(PacketCapture.PCAP) : new MediaType("text", "plain", java.nio.charset.StandardCharsets.UTF_8))
-                .header("Cache-Control", "no-store")
-                .body(body);
+        resp.setStatus(200);
+        resp.setContentType(pcap ? PacketCapture.PCAP : "text/plain;charset=UTF-8");
+        resp.setHeader("Cache-Control", "no-store");
+        try {
+            // until tcpdump runs nothing is committed, so a failure to start it is still a 501 problem
+            capture.run(r, resp.getOutputStream(), resp::flushBuffer);
+        } catch (IOException e) {
+            // the answer has begun, so there is no problem to send: most often the client went away
+            // (run destroyed tcpdump with it); the capture ends where it ended
+            if (!resp.isCommitted()) throw e;
+            log.debug("capture on {} ended: {}", node, e.getMessage());
+        }
     }
 
     private void self(String node) {

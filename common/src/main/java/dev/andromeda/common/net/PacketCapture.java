@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A real, bounded packet capture with tcpdump: started directly (argv, never a shell), on one
@@ -24,6 +25,12 @@ import java.util.concurrent.TimeUnit;
 public class PacketCapture {
 
     public static final String PCAP = "application/vnd.tcpdump.pcap";
+
+    /** Pushes what was written so far to the client. */
+    @FunctionalInterface
+    public interface Flush {
+        void flush() throws IOException;
+    }
 
     /** One capture: interface position, filter, bounds, and whether to write pcap. */
     public record Request(int iface, BpfExpression filter, int count, int seconds, boolean pcap) {}
@@ -114,9 +121,12 @@ public class PacketCapture {
     /**
      * Runs the capture, copying what tcpdump writes to {@code out} as it comes, until it has seen
      * {@code count} packets or {@code seconds} have passed. Returns tcpdump's exit code (or -1
-     * when it was stopped by the time limit).
+     * when it was stopped by the time limit). The answer starts (status and headers) as soon as
+     * tcpdump runs, not at its first packet: a quiet filter is a capture still listening, not a
+     * request that hangs. {@code flush} pushes what was written (and, the first time, the headers)
+     * to the client: a servlet response's {@code flushBuffer}.
      */
-    public int run(Request r, OutputStream out) throws IOException {
+    public int run(Request r, OutputStream out, Flush flush) throws IOException {
         check();
         ProcessBuilder pb = new ProcessBuilder(command(r)).redirectError(ProcessBuilder.Redirect.DISCARD);
         Process p;
@@ -125,25 +135,34 @@ public class PacketCapture {
         } catch (IOException e) {
             throw new M31Problem(501, "capture-unavailable", "this node cannot capture packets: " + e.getMessage(), null);
         }
+        AtomicBoolean timeUp = new AtomicBoolean();
         Thread stopper = Thread.ofVirtual().start(() -> {
             try {
-                if (!p.waitFor(r.seconds(), TimeUnit.SECONDS)) p.destroy();
+                if (!p.waitFor(r.seconds(), TimeUnit.SECONDS)) {
+                    timeUp.set(true);
+                    p.destroy();
+                }
                 if (!p.waitFor(2, TimeUnit.SECONDS)) p.destroyForcibly();
             } catch (InterruptedException e) {
                 p.destroyForcibly();
             }
         });
         try (InputStream in = p.getInputStream()) {
+            flush.flush();
             byte[] buf = new byte[8192];
             for (int n; (n = in.read(buf)) >= 0; ) {
                 out.write(buf, 0, n);
-                if (!r.pcap()) out.flush();
+                if (!r.pcap()) flush.flush();
             }
-            out.flush();
+        } catch (IOException e) {
+            // destroying tcpdump closes its output under the read: that is the time limit ending
+            // the capture, the usual way one ends, and the answer is what it captured until then
+            if (!timeUp.get()) throw e;
         } finally {
             p.destroyForcibly();
             stopper.interrupt();
         }
+        flush.flush();
         try {
             return p.waitFor(5, TimeUnit.SECONDS) ? p.exitValue() : -1;
         } catch (InterruptedException e) {

@@ -150,6 +150,80 @@ class NodeResourcesControllerTest {
         }
     }
 
+    /**
+     * A filter nothing matches: the answer starts at once (a client sees 200 and its headers while
+     * tcpdump listens, as with {@code tail -f}), and the time limit ends it as a complete, blank
+     * 200 — it was a 500 ("Stream closed") when the limit, the usual end of a capture, stopped it.
+     */
+    @Test
+    void aQuietCaptureAnswersAtOnceAndItsTimeLimitEndsItCleanly() throws Exception {
+        if (!new PacketCapture().available()) return; // the 501 is the test above
+        int lo = -1;
+        List<java.net.NetworkInterface> all = PacketCapture.interfaces();
+        for (int i = 0; i < all.size(); i++) if (all.get(i).isLoopback()) lo = i;
+        try (ServerSocket quiet = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            String path = "/net/node=E7/tcpdmp?i=" + lo + "&count=50&seconds=4&exp=" + TestHttp.enc("tcp and dst port " + quiet.getLocalPort());
+            String p = path.substring(0, path.indexOf('?'));
+            long t0 = System.nanoTime();
+            HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .header(InternalIdentity.HEADER, SIGNER.sign(ADMIN, "GET", p)).build(), HttpResponse.BodyHandlers.ofInputStream());
+            double headersAfter = (System.nanoTime() - t0) / 1e9;
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(headersAfter).as("seconds until the answer started").isLessThan(3.5);
+            String body;
+            try (java.io.InputStream in = r.body()) {
+                body = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            assertThat(body).isBlank(); // tcpdump ends its output with a newline when stopped
+            assertThat((System.nanoTime() - t0) / 1e9).as("the capture ran to its time limit").isGreaterThanOrEqualTo(3.9);
+        }
+    }
+
+    /**
+     * Lines reach the client as tcpdump prints them, not when the capture ends (Spring 7 made the
+     * flush of a StreamingResponseBody a no-op, and every line waited for the end).
+     */
+    @Test
+    void aCaptureStreamsEachPacketAsItComes() throws Exception {
+        if (!new PacketCapture().available()) return; // the 501 is the test above
+        int lo = -1;
+        List<java.net.NetworkInterface> all = PacketCapture.interfaces();
+        for (int i = 0; i < all.size(); i++) if (all.get(i).isLoopback()) lo = i;
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            int target = server.getLocalPort();
+            String path = "/net/node=E7/tcpdmp?i=" + lo + "&count=50&seconds=5&exp=" + TestHttp.enc("tcp and dst port " + target);
+            String p = path.substring(0, path.indexOf('?'));
+            long t0 = System.nanoTime();
+            HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .header(InternalIdentity.HEADER, SIGNER.sign(ADMIN, "GET", p)).build(), HttpResponse.BodyHandlers.ofInputStream());
+            assertThat(r.statusCode()).isEqualTo(200);
+            java.util.concurrent.atomic.AtomicBoolean seen = new java.util.concurrent.atomic.AtomicBoolean();
+            // connect until the first packet's line arrives (tcpdump may not listen yet at the first)
+            Thread traffic = Thread.ofVirtual().start(() -> {
+                for (int k = 0; k < 30 && !seen.get(); k++) {
+                    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), target)) {
+                        server.accept().close();
+                        Thread.sleep(100);
+                    } catch (Exception ignored) {
+                        return;
+                    }
+                }
+            });
+            try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(r.body(), java.nio.charset.StandardCharsets.UTF_8))) {
+                String first = lines.readLine();
+                double firstAt = (System.nanoTime() - t0) / 1e9;
+                seen.set(true);
+                assertThat(first).contains("." + target + ":");
+                while (lines.readLine() != null) { /* the rest, until the time limit ends the capture */ }
+                double endAt = (System.nanoTime() - t0) / 1e9;
+                assertThat(endAt).as("the capture ran to its time limit").isGreaterThanOrEqualTo(4.9);
+                assertThat(firstAt).as("seconds until the first line, of a capture that ended after %.1f s", endAt).isLessThan(endAt - 1.5);
+            } finally {
+                traffic.interrupt();
+            }
+        }
+    }
+
     private static void assertProblem(TestHttp.Response r, int status) {
         assertThat(r.status()).as(r.body()).isEqualTo(status);
         assertThat(r.contentType()).startsWith("application/problem+json");
