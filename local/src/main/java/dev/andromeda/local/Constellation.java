@@ -97,6 +97,11 @@ public final class Constellation implements AutoCloseable {
         long t0 = System.nanoTime();
         Path home = options.home().toAbsolutePath();
         Files.createDirectories(home);
+        // first in, so closed last: the directory stays taken until the engines have stopped
+        if (options.durable()) {
+            HomeLock lock = HomeLock.acquire(home);
+            synchronized (closeables) { closeables.add(lock); }
+        }
         ExecutorService pool = Executors.newFixedThreadPool(4, r -> new Thread(r, "m31-boot"));
         try {
             CompletableFuture<String[]> pg = CompletableFuture.supplyAsync(uncheck(() -> postgres(home)), pool);

@@ -19,7 +19,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * {@code ./m31 up} a second time on the same data: every process starts on new ports, the stored
  * data is still there, and the nodes are found where they listen now (a node that came back at a
- * new address — a new port here, a rescheduled pod in a cluster — takes its name over in naming).
+ * new address — a new port here, a rescheduled pod in a cluster — takes its name over in naming);
+ * and while one runs on a directory, no other constellation may start on it.
  */
 class RestartE2ETest {
 
@@ -39,6 +40,19 @@ class RestartE2ETest {
         try (Constellation c = Constellation.start(options)) {
             assertThat(c.url("E0")).isNotEqualTo(before.get("E0"));
             // the store kept what was written before the restart
+            assertThat(call(c, "GET", "/fs/kept/one", null, 200).path("attrs").path("n").asInt()).isEqualTo(1);
+            // while it runs (or stops), the directory is its own: another `m31 up` on it is refused
+            // at once, naming the holder, and touches nothing; so is another start in this JVM
+            Process other = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), "dev.andromeda.local.cli.M31Command",
+                    "--home", home.toString(), "--port", "0", "up").redirectErrorStream(true).start();
+            boolean ended = other.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+            if (!ended) other.destroyForcibly();
+            String said = new String(other.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(ended).as(said).isTrue();
+            assertThat(other.exitValue()).as(said).isEqualTo(1);
+            assertThat(said).contains("is in use by another constellation (pid " + ProcessHandle.current().pid() + ",");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Constellation.start(options)).isInstanceOf(HomeLock.InUse.class);
             assertThat(call(c, "GET", "/fs/kept/one", null, 200).path("attrs").path("n").asInt()).isEqualTo(1);
             // naming lists each node at the address it serves now (this is what moves and kills use)
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();

@@ -49,7 +49,13 @@ public final class M31Command implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            Constellation c = parent.start(true);
+            Constellation c;
+            try {
+                c = parent.start(true);
+            } catch (dev.andromeda.local.HomeLock.InUse e) {
+                System.err.println("m31: " + e.getMessage());
+                return 1;
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(c::close, "m31-shutdown"));
             String g = c.gatewayUrl();
             Path token = parent.home.resolve("token");
