@@ -57,6 +57,9 @@ class ReplE2ETest extends ConstellationTestBase {
         try (ReplSession s = open(null)) {
             s.evaluate("fs.mkdir('repl_people', {key: 'name', attrs: {age: 'Int'}})");
             assertThat(s.evaluate("fs.put('repl_people', 'ada', {age: 36}); fs.get('repl_people', 'ada').age").value()).isEqualTo("36");
+            // a missing object is null; a space that does not exist (a typo) is an error, not a null
+            assertThat(s.evaluate("fs.get('repl_people', 'nobody')").value()).isEqualTo("null");
+            assertThat(s.evaluate("fs.get('repl_peple', 'ada')").error()).contains("no space repl_peple");
             assertThat(s.evaluate("var kid = sys.spawn(function (n) { return n * 2; }, [21]); kid[1].recv().ok").value()).isEqualTo("42");
             // the same object, seen with plain HTTP through the gateway
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fs/repl_people?age.gt=30&fmt=JSON"))

@@ -38,6 +38,21 @@ public class M31Problem extends RuntimeException {
     public static M31Problem notFound(String detail) {
         return new M31Problem(404, "not-found", detail, null);
     }
+    /**
+     * The store's 404 for a space that does not exist. Its detail is how a client of the store
+     * (the fibrils' {@code fs.get}) tells it from a missing object, which is an answer (null), not
+     * a mistake: see {@link #isNoSpace}.
+     */
+    public static M31Problem noSpace(String name) {
+        return notFound(NO_SPACE + name);
+    }
+    private static final String NO_SPACE = "no space ";
+
+    /** Whether this is {@link #noSpace}'s problem, here or as received from the store. */
+    public boolean isNoSpace() {
+        return status == 404 && getMessage() != null && getMessage().startsWith(NO_SPACE);
+    }
+
     public static M31Problem conflict(String detail) {
         return new M31Problem(409, "conflict", detail, null);
     }

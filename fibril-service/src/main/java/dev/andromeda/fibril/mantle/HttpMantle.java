@@ -73,7 +73,8 @@ public final class HttpMantle implements Mantle {
     public CompletableFuture<JsonNode> getObject(String space, String key) {
         return client.sendAsync("GET", store() + "/fs/" + seg(space) + "/" + seg(key), null, JsonNode.class, TIMEOUT)
                 .exceptionally(err -> {
-                    if (unwrap(err) instanceof ServiceClient.RemoteProblem p && p.status() == 404) return null;
+                    // a missing object is an answer (null); a missing space is a mistake to throw
+                    if (unwrap(err) instanceof ServiceClient.RemoteProblem p && p.status() == 404 && !p.isNoSpace()) return null;
                     throw err instanceof CompletionException ce ? ce : new CompletionException(err);
                 });
     }

@@ -187,7 +187,7 @@ public class SpaceCatalog {
         SpaceType t = find(name);
         if (t == null) {
             cache.remove(name);
-            throw M31Problem.notFound("no space " + name);
+            throw M31Problem.noSpace(name);
         }
         cache.put(name, new Cached(t, now));
         return t;
@@ -207,7 +207,7 @@ public class SpaceCatalog {
     public SpaceType patchLabels(SpaceType t, Map<String, String> set, List<String> remove) {
         SpaceType changed = jdbc.sql("update spaces set labels = (labels - ?::text[]) || ?::jsonb where name = ? returning *")
                 .params(remove.toArray(new String[0]), json.writeValueAsString(set), t.name())
-                .query(this::map).optional().orElseThrow(() -> M31Problem.notFound("no space " + t.name()));
+                .query(this::map).optional().orElseThrow(() -> M31Problem.noSpace(t.name()));
         cache.remove(t.name());
         return changed;
     }

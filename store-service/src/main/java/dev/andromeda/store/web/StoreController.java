@@ -143,7 +143,7 @@ class StoreController implements StoreApi {
     public ResponseEntity<Void> removeSpace(String space) {
         spaces.require(space).access().requireAdminister(caller(), what(space));
         if (!spaces.remove(space)) {
-            throw M31Problem.notFound("no space " + space);
+            throw M31Problem.noSpace(space);
         }
         return ResponseEntity.noContent().build();
     }
