@@ -256,6 +256,17 @@ class ChannelServiceTest extends ChannelTestBase {
 
         assertThat(http.post("/ch", "{\"type\":\"Banana\"}").json().get("field").asString()).isEqualTo("type");
         assertThat(http.post("/ch", "{\"type\":{\"$ref\":\"http://evil.example/s.json\"}}").status()).isEqualTo(400);
+        // a schema that is not one by its own meta-schema is refused at the create, saying where and
+        // why (it made a channel that refused every message)
+        var notASchema = http.post("/ch", "{\"type\":{\"type\":\"Int\"}}");
+        assertThat(notASchema.status()).isEqualTo(400);
+        assertThat(notASchema.json().get("field").asString()).isEqualTo("type");
+        assertThat(notASchema.json().get("detail").asString()).contains("/type").contains("not inside a schema");
+        var nested = http.post("/ch", "{\"type\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minLength\":-1}}}}");
+        assertThat(nested.status()).isEqualTo(400);
+        assertThat(nested.json().get("detail").asString()).contains("/properties/a/minLength");
+        // a schema declaring another draft is taken by its own draft's rules (items as an array: draft-07)
+        assertThat(http.post("/ch", "{\"type\":{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"array\",\"items\":[{\"type\":\"integer\"}]}}").status()).isEqualTo(201);
         assertThat(http.post("/ch", "{\"mode\":\"sometimes\"}").status()).isEqualTo(400);
         assertThat(http.post("/ch", "{\"name\":\"Bad Name\"}").status()).isEqualTo(400);
     }
