@@ -261,7 +261,7 @@ class ChannelServiceTest extends ChannelTestBase {
         var notASchema = http.post("/ch", "{\"type\":{\"type\":\"Int\"}}");
         assertThat(notASchema.status()).isEqualTo(400);
         assertThat(notASchema.json().get("field").asString()).isEqualTo("type");
-        assertThat(notASchema.json().get("detail").asString()).contains("/type").contains("not inside a schema");
+        assertThat(notASchema.json().get("detail").asString()).contains("/type").contains("in a JSON Schema it is \"integer\"");
         var nested = http.post("/ch", "{\"type\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minLength\":-1}}}}");
         assertThat(nested.status()).isEqualTo(400);
         assertThat(nested.json().get("detail").asString()).contains("/properties/a/minLength");

@@ -44,8 +44,11 @@ public class ChannelTypes {
             for (JsonNode m : members) normalize(m);
             return type;
         }
-        checkRefs(type);
-        checkAgainstMetaSchema(type);
+        try {
+            dev.andromeda.common.schema.UserSchemas.check(type);
+        } catch (dev.andromeda.common.schema.UserSchemas.Unusable e) {
+            throw M31Problem.badRequest("type", e.getMessage());
+        }
         try {
             schema(type);
         } catch (RuntimeException e) {
@@ -192,47 +195,4 @@ public class ChannelTypes {
     private record Last(JsonNode type, Schema schema) {}
 
     private volatile Last last;
-
-    /**
-     * A schema written in draft 2020-12 (the default) must itself be valid by that draft's
-     * meta-schema (bundled with the validator: nothing is fetched). The compiler alone takes
-     * {@code {"type": "Int"}} — a type name where the schema wants "integer" — and the channel then
-     * refused every message it was sent ("integer found, unknown expected"); now the create is the
-     * 400, naming where in the schema the mistake is. A schema declaring another draft is compiled
-     * by that draft's rules as before.
-     */
-    private void checkAgainstMetaSchema(JsonNode type) {
-        JsonNode declared = type.get("$schema");
-        if (declared != null && !(declared.isString() && DRAFT_2020_12.equals(declared.asString().replaceAll("#$", "")))) return;
-        List<Error> errors = metaSchema().validate(type);
-        if (errors.isEmpty()) return;
-        Error e = errors.get(0);
-        String at = e.getInstanceLocation() == null ? "$" : e.getInstanceLocation().toString();
-        String hint = type.has("type") && type.get("type").isString() && NAMES.contains(type.get("type").asString())
-                ? " (a type name such as \"" + type.get("type").asString() + "\" is the channel's type itself, not inside a schema)" : "";
-        throw M31Problem.badRequest("type", "not a valid JSON Schema (draft 2020-12): " + at + ": " + e.getMessage() + hint);
-    }
-
-    private static final String DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema";
-    private volatile Schema metaSchema;
-
-    private Schema metaSchema() {
-        Schema m = metaSchema;
-        if (m == null) metaSchema = m = registry.getSchema(com.networknt.schema.SchemaLocation.of(DRAFT_2020_12));
-        return m;
-    }
-
-    private static void checkRefs(JsonNode n) {
-        if (n.isObject()) {
-            for (var e : n.properties()) {
-                if ((e.getKey().equals("$ref") || e.getKey().equals("$dynamicRef")) && e.getValue().isString()
-                        && !e.getValue().asString().startsWith("#")) {
-                    throw M31Problem.badRequest("type", "a channel schema may only refer inside itself ($ref \"#…\"), not to " + e.getValue().asString());
-                }
-                checkRefs(e.getValue());
-            }
-        } else if (n.isArray()) {
-            for (JsonNode c : n) checkRefs(c);
-        }
-    }
 }

@@ -104,7 +104,11 @@ public final class AttrType {
                 case "Schema" -> {
                     JsonNode node = json.valueToTree(v);
                     if (!node.isObject() && !node.isBoolean()) throw new BadType("Schema takes a JSON Schema (an object)");
-                    checkRefs(node);
+                    try {
+                        dev.andromeda.common.schema.UserSchemas.check(node);
+                    } catch (dev.andromeda.common.schema.UserSchemas.Unusable e2) {
+                        throw new BadType(e2.getMessage());
+                    }
                     try {
                         return new AttrType(Kind.Schema, null, null, node);
                     } catch (RuntimeException e2) {
@@ -125,21 +129,6 @@ public final class AttrType {
 
     static AttrType list(AttrType elem) {
         return new AttrType(Kind.List, elem, null, null);
-    }
-
-    private static void checkRefs(JsonNode n) {
-        if (n.isObject()) {
-            for (var e : n.properties()) {
-                if ((e.getKey().equals("$ref") || e.getKey().equals("$dynamicRef")) && e.getValue().isString()
-                        && !e.getValue().asString().startsWith("#")) {
-                    // a remote $ref would make the store fetch URLs a user chose
-                    throw new BadType("a schema may only refer inside itself ($ref \"#…\")");
-                }
-                checkRefs(e.getValue());
-            }
-        } else if (n.isArray()) {
-            for (JsonNode c : n) checkRefs(c);
-        }
     }
 
     /** The API (and catalog) form: a string when the type has one, else a one-member object. */

@@ -68,6 +68,13 @@ class TypesTest extends StoreTestBase {
             assertThat(r.status()).as(bad).isEqualTo(422);
             assertThat(r.field()).isEqualTo("attrs.a");
         }
+        // a schema that is no schema by its meta-schema: refused at mkdir, saying where (it made an
+        // attribute no value could ever pass)
+        var notASchema = http.put("/fs/badtyped", "{\"key\":\"k\",\"attrs\":{\"a\":{\"Schema\":{\"type\":\"Int\"}}}}");
+        assertThat(notASchema.status()).isEqualTo(422);
+        assertThat(notASchema.field()).isEqualTo("attrs.a");
+        assertThat(notASchema.json().get("detail").asString()).contains("/type").contains("in a JSON Schema it is \"integer\"");
+        assertThat(http.get("/fs/badtyped").status()).isEqualTo(404);
         assertThat(http.put("/fs/badtyped", "{\"key\":\"k\",\"attrs\":{\"a\":\"Str\"},\"indexed\":[\"b\"]}").field()).isEqualTo("indexed");
         assertThat(http.put("/fs/badtyped", "{\"key\":\"k\",\"attrs\":{\"a\":\"List<Str>\"},\"indexed\":[\"a\"]}").field()).isEqualTo("indexed");
         assertThat(http.put("/fs/badtyped", "{\"key\":\"k\",\"attrs\":{\"since\":\"Str\"}}").field()).isEqualTo("attrs.since");
