@@ -268,6 +268,11 @@ class ChannelServiceTest extends ChannelTestBase {
         // a schema declaring another draft is taken by its own draft's rules (items as an array: draft-07)
         assertThat(http.post("/ch", "{\"type\":{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"array\",\"items\":[{\"type\":\"integer\"}]}}").status()).isEqualTo(201);
         assertThat(http.post("/ch", "{\"mode\":\"sometimes\"}").status()).isEqualTo(400);
+        // a misspelt field is a 400 naming it, not an async channel made for "mod": "sync"
+        var typo = http.post("/ch", "{\"type\":\"Int\",\"mod\":\"sync\"}");
+        assertThat(typo.status()).isEqualTo(400);
+        assertThat(typo.json().get("field").asString()).isEqualTo("mod");
+        assertThat(typo.json().get("type").asString()).isEqualTo("/problems/unknown-field");
         assertThat(http.post("/ch", "{\"name\":\"Bad Name\"}").status()).isEqualTo(400);
     }
 

@@ -57,6 +57,13 @@ public class CommonAutoConfiguration {
     @Import(ProblemAdvice.class)
     static class ServletProblems {
 
+        /** After Boot's own (order 0), so that this JSON converter is the one requests are read with. */
+        @Bean
+        @org.springframework.core.annotation.Order(org.springframework.core.Ordered.LOWEST_PRECEDENCE)
+        org.springframework.boot.http.converter.autoconfigure.ServerHttpMessageConvertersCustomizer strictJsonBodies(JsonMapper json) {
+            return builder -> builder.withJsonConverter(new dev.andromeda.common.web.StrictJsonBodies(json));
+        }
+
         @Bean
         BodyLimitFilter bodyLimitFilter(ObjectProvider<BodyLimits> limits, JsonMapper json) {
             return new BodyLimitFilter(limits.getIfAvailable(() -> request -> BodyLimits.DEFAULT), json);

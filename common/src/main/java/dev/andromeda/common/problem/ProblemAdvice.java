@@ -60,6 +60,9 @@ public class ProblemAdvice {
     ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException e, HttpServletRequest req) {
         ResponseEntity<ProblemDetail> big = tooLarge(e, req);
         if (big != null) return big;
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof tools.jackson.databind.exc.UnrecognizedPropertyException u) return unknownField(u, req);
+        }
         String detail = "the request body is not valid JSON for this resource";
         Throwable cause = e.getMostSpecificCause();
         if (cause != null && cause.getMessage() != null) {
@@ -68,6 +71,21 @@ public class ProblemAdvice {
             detail += ": " + first.replaceAll("\\(class [^)]*\\)", "").replaceAll("`[a-z]+(\\.[a-zA-Z0-9_$]+)+`", "").trim();
         }
         return respond(problem(400, "malformed-body", detail, "body", req.getRequestURI()));
+    }
+
+    /** A field the body's type does not have: 400 naming it where it is, with the fields there are. */
+    private static ResponseEntity<ProblemDetail> unknownField(tools.jackson.databind.exc.UnrecognizedPropertyException u,
+                                                              HttpServletRequest req) {
+        StringBuilder path = new StringBuilder();
+        for (tools.jackson.databind.DatabindException.Reference r : u.getPath()) {
+            if (r.getPropertyName() != null) path.append(path.isEmpty() ? "" : ".").append(r.getPropertyName());
+            else if (r.getIndex() >= 0) path.append('[').append(r.getIndex()).append(']');
+        }
+        java.util.List<String> known = u.getKnownPropertyIds() == null ? java.util.List.of()
+                : u.getKnownPropertyIds().stream().map(String::valueOf).sorted().toList();
+        String field = path.isEmpty() ? u.getPropertyName() : path.toString();
+        String detail = "unknown field '" + field + "'" + (known.isEmpty() ? "" : " (the fields here are " + String.join(", ", known) + ")");
+        return respond(problem(400, "unknown-field", detail, field, req.getRequestURI()));
     }
 
     /** A body read with a streaming parser (large batches) that is not JSON, or too large. */

@@ -68,6 +68,17 @@ class TypesTest extends StoreTestBase {
             assertThat(r.status()).as(bad).isEqualTo(422);
             assertThat(r.field()).isEqualTo("attrs.a");
         }
+        // a misspelt field is a 400 naming it where it is (it was ignored: a space with no
+        // attributes, an unversioned one), and nothing is made
+        var typo = http.put("/fs/badtyped", "{\"key\":\"k\",\"atrs\":{\"a\":\"Str\"}}");
+        assertThat(typo.status()).isEqualTo(400);
+        assertThat(typo.field()).isEqualTo("atrs");
+        assertThat(typo.json().get("detail").asString()).contains("attrs, indexed, key, labels, opts");
+        var nestedTypo = http.put("/fs/badtyped", "{\"key\":\"k\",\"attrs\":{\"a\":\"Str\"},\"opts\":{\"versionning\":true}}");
+        assertThat(nestedTypo.status()).isEqualTo(400);
+        assertThat(nestedTypo.field()).isEqualTo("opts.versionning");
+        assertThat(http.get("/fs/badtyped").status()).isEqualTo(404);
+        assertThat(http.put("/fs/typed/c", "{\"attrs\":{\"tags\":[]},\"version\":3}").field()).isEqualTo("version");
         // a schema that is no schema by its meta-schema: refused at mkdir, saying where (it made an
         // attribute no value could ever pass)
         var notASchema = http.put("/fs/badtyped", "{\"key\":\"k\",\"attrs\":{\"a\":{\"Schema\":{\"type\":\"Int\"}}}}");
