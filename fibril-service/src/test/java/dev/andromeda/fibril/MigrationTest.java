@@ -331,17 +331,19 @@ class MigrationTest {
     }
 
     @Test
-    void aMovedFibrilStillActsForItsSpawner() throws Exception {
+    void aMovedFibrilStillActsForItsSpawnerAndKeepsItsWallClock() throws Exception {
         var alice = dev.andromeda.common.security.Caller.of("alice", List.of("admin"));
         Fibril f = a.spawn(new SpawnSpec(Program.Kind.SCRIPT, "var sys = require('sys'), fs = require('fs');"
                 + " sys.sleep(300); fs.mkdir('after', {key: 'k'}); sys.self().node", null, F.arrayNode(), F.objectNode(),
-                null, null, null), false, alice);
+                null, null, null).withWallClock(java.time.Duration.ofMinutes(90)), false, alice);
         Thread.sleep(100);
         await(a.migrate(f.id(), "B"));
         Fibril there = await(on(b, f.id()));
         assertThat(there.state()).as(there.error()).isEqualTo(Fibril.State.DONE);
         assertThat(there.result().asString()).isEqualTo("B");
         assertThat(there.caller()).isEqualTo(alice);
+        // and the wall clock its spawn asked for, not the new node's default
+        assertThat(there.wallClockLimit()).isEqualTo(java.time.Duration.ofMinutes(90));
         assertThat(mantle.callsAs).contains(new FakeMantle.Call("alice", "makeSpace", "after"));
     }
 

@@ -1,6 +1,7 @@
 package dev.andromeda.fibril;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.andromeda.fibril.nucleus.Fibril;
 import java.time.Duration;
@@ -21,6 +22,7 @@ class SandboxTest {
             s.setMaxInstructions(5_000_000);
             s.setMaxStackDepth(200);
             s.setWallClock(Duration.ofMillis(1500));
+            s.setMaxWallClock(Duration.ofSeconds(10));
             s.setMaxResultBytes(10_000);
         });
     }
@@ -93,6 +95,50 @@ class SandboxTest {
             assertThat(TestNode.await(f, Duration.ofSeconds(10)).state()).isEqualTo(Fibril.State.FAILED);
             assertThat(f.error()).contains("wall-clock limit exceeded");
         }
+    }
+
+    /**
+     * A spawn may ask for a wall clock of its own, up to the node's most (a REPL session or a
+     * fibril that serves requests lives for hours; before, every fibril ended at the node's one
+     * limit): from outside, and from sys.spawn for a child. Past the most it is a 400 naming it.
+     */
+    @Test
+    void aSpawnMayAskForItsOwnWallClockUpToTheNodesMost() {
+        String sleeper = "require('sys').sleep(2500); 'lived'";
+        Fibril longer = node.nucleus.spawn(spec(sleeper).withWallClock(Duration.ofSeconds(4)), false);
+        Fibril usual = node.spawn(sleeper);
+        assertThat(TestNode.await(longer, Duration.ofSeconds(10)).state()).as(longer.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(longer.result().asString()).isEqualTo("lived");
+        assertThat(longer.wallClockLimit()).isEqualTo(Duration.ofSeconds(4));
+        assertThat(TestNode.await(usual, Duration.ofSeconds(10)).state()).isEqualTo(Fibril.State.FAILED);
+        assertThat(usual.error()).contains("wall-clock limit exceeded (PT1.5S)");
+
+        Fibril parent = node.nucleus.spawn(spec("""
+                var sys = require('sys');
+                var child = function () { require('sys').sleep(2500); return 'child lived'; };
+                var kept = sys.spawn(child, [], {wallClock: 4}), usual = sys.spawn(child, []);
+                var r = [kept[1].recv(), usual[1].recv()], bad = [];
+                try { sys.spawn(child, [], {wallClock: 0.5}); } catch (e) { bad.push(e.message); }
+                try { sys.spawn(child, [], {wallClock: 'long'}); } catch (e) { bad.push(e.message); }
+                [r[0].ok, r[1].err, bad]
+                """).withWallClock(Duration.ofSeconds(8)), false);
+        assertThat(TestNode.await(parent, Duration.ofSeconds(15)).state()).as(parent.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(parent.result().get(0).asString()).isEqualTo("child lived");
+        assertThat(parent.result().get(1).asString()).contains("wall-clock limit exceeded");
+        assertThat(parent.result().get(2).get(0).asString()).contains("wallClock is a whole number of seconds");
+        assertThat(parent.result().get(2).get(1).asString()).contains("wallClock is a number of seconds");
+
+        assertThatThrownBy(() -> node.nucleus.spawn(spec("1").withWallClock(Duration.ofSeconds(11)), false))
+                .isInstanceOfSatisfying(dev.andromeda.common.problem.M31Problem.class, p -> {
+                    assertThat(p.status()).isEqualTo(400);
+                    assertThat(p.field()).isEqualTo("wallClock");
+                    assertThat(p.getMessage()).contains("1 s to 10 s");
+                });
+    }
+
+    private static dev.andromeda.fibril.nucleus.SpawnSpec spec(String script) {
+        return new dev.andromeda.fibril.nucleus.SpawnSpec(dev.andromeda.fibril.nucleus.Program.Kind.SCRIPT, script, null,
+                TestNode.F.arrayNode(), TestNode.F.objectNode(), null, null, null);
     }
 
     @Test

@@ -39,7 +39,8 @@ final class TestNode implements AutoCloseable {
                     req.hasNonNull("fingerprint") ? req.get("fingerprint").asString() : null,
                     req.has("args") ? (ArrayNode) req.get("args") : F.arrayNode(),
                     req.has("env") ? (ObjectNode) req.get("env") : F.objectNode(),
-                    text(req, "parent"), text(req, "toChild"), text(req, "fromChild"), text(req, "toChildCap"), text(req, "fromChildCap")), false,
+                    text(req, "parent"), text(req, "toChild"), text(req, "fromChild"), text(req, "toChildCap"), text(req, "fromChildCap"),
+                    req.hasNonNull("wallClock") ? Duration.ofSeconds(req.get("wallClock").asLong()) : null), false,
                     req.hasNonNull(FakeMantle.CALLER_FIELD) ? Caller.of(req.get(FakeMantle.CALLER_FIELD).asString(), java.util.List.of()) : null);
             return F.objectNode().put("id", f.id()).put("node", "T0");
         };

@@ -49,7 +49,16 @@ class ReplE2ETest extends ConstellationTestBase {
             assertThat(bad.error()).startsWith("ReferenceError").contains("missing");
             assertThat(s.evaluate("var = 3").error()).startsWith("SyntaxError");
             assertThat(s.evaluate("add(-40)").value()).isEqualTo("0");
+            // a session lives for hours, not a fibril's default 30 minutes
+            assertThat(s.fibril().getWallClock()).isEqualTo(ReplSession.SESSION_WALL_CLOCK.toSeconds());
         }
+        // more than a node allows is a 400 naming wallClock, with plain HTTP through the gateway
+        HttpResponse<String> tooLong = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fibrils"))
+                .header("Authorization", "Bearer " + constellation.token()).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"source\":\"1\",\"wallClock\":31536000}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(tooLong.statusCode()).as(tooLong.body()).isEqualTo(400);
+        assertThat(json.readTree(tooLong.body()).path("field").asString()).isEqualTo("wallClock");
     }
 
     @Test

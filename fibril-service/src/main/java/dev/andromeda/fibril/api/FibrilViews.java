@@ -21,6 +21,7 @@ final class FibrilViews {
                 .parent(f.parent())
                 .fingerprint(f.program().fingerprint())
                 .created(time(f.created()))
+                .wallClock(f.wallClockLimit().toSeconds())
                 .generation(f.generation())
                 .anchored(f.anchored())
                 .cloneOf(f.cloneOf());

@@ -56,7 +56,8 @@ public class FibrilsController implements FibrilsApi {
         SpawnSpec spec = new SpawnSpec(kind, req.getSource(), req.getFingerprint(),
                 args == null || args.isNull() ? json.createArrayNode() : (ArrayNode) args,
                 env == null || env.isNull() ? json.createObjectNode() : (ObjectNode) env,
-                req.getParent(), req.getToChild(), req.getFromChild(), req.getToChildCap(), req.getFromChildCap());
+                req.getParent(), req.getToChild(), req.getFromChild(), req.getToChildCap(), req.getFromChildCap(),
+                req.getWallClock() == null ? null : java.time.Duration.ofSeconds(req.getWallClock()));
         // the fibril acts for whoever signed this request (the scheduler forwards the user's identity)
         var f = nucleus.spawn(spec, Boolean.TRUE.equals(req.getAnchor()), Callers.current());
         return ResponseEntity.created(URI.create("/fibrils/" + f.id())).body(FibrilViews.view(f, nucleus.node()));

@@ -66,6 +66,14 @@ final class SysModule {
                 Object constellation = ScriptableObject.getProperty(opts, "constellation");
                 if (constellation instanceof CharSequence s) req.put("constellation", s.toString());
                 if (ScriptableObject.getProperty(opts, "anchor") == Boolean.TRUE) req.put("anchor", true);
+                Object wallClock = ScriptableObject.getProperty(opts, "wallClock");
+                if (wallClock instanceof Number n) {
+                    double s = n.doubleValue();
+                    if (s != Math.rint(s) || s < 1) throw ScriptRuntime.typeError("sys.spawn opts: wallClock is a whole number of seconds, at least 1");
+                    req.put("wallClock", (long) s);
+                } else if (wallClock != Scriptable.NOT_FOUND && wallClock != Undefined.instance) {
+                    throw ScriptRuntime.typeError("sys.spawn opts: wallClock is a number of seconds");
+                }
             }
             String src = source;
             SpawnChannels supply = channels(f);
@@ -103,7 +111,7 @@ final class SysModule {
             // for years), a second beyond the limit, so that the wall clock's timer always fires
             // first. Capped at the limit itself, a sleep begun within a millisecond of the spawn
             // could be due first (its end is kept in epoch millis) and the fibril ended DONE
-            long delay = Double.isNaN(ms) || ms < 0 ? 0 : (long) Math.min(ms, nucleus.settings().getWallClock().toMillis() + 1000);
+            long delay = Double.isNaN(ms) || ms < 0 ? 0 : (long) Math.min(ms, f.wallClockLimit().toMillis() + 1000);
             SleepUntil until = new SleepUntil(System.currentTimeMillis() + delay);
             throw f.suspend(c, "sys.sleep", () -> until.timer(nucleus), UNDEFINED, until);
         });

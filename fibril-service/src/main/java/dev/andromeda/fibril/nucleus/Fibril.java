@@ -70,6 +70,8 @@ public final class Fibril implements SandboxContextFactory.Meter {
     private final String toChildCap;
     private final String fromChildCap;
     private final Instant created;
+    /** How long it may live from {@link #created}, parked time included: its spawn's, or the node's default. */
+    private final java.time.Duration wallClockLimit;
     private final AtomicLong seq = new AtomicLong();
     private final CompletableFuture<Fibril> end = new CompletableFuture<>();
     private final long sliceNanos;
@@ -123,6 +125,7 @@ public final class Fibril implements SandboxContextFactory.Meter {
         this.fromChild = spec.fromChild();
         this.toChildCap = spec.toChildCap();
         this.fromChildCap = spec.fromChildCap();
+        this.wallClockLimit = spec.wallClock() != null ? spec.wallClock() : nucleus.settings().getWallClock();
         this.sliceNanos = sliceNanos;
         this.maxInstructions = maxInstructions;
     }
@@ -147,6 +150,7 @@ public final class Fibril implements SandboxContextFactory.Meter {
     /** The capability of this fibril's send end of {@link #fromChild} (null when the channel needs none). */
     public String fromChildCap() { return fromChildCap; }
     public Instant created() { return created; }
+    public java.time.Duration wallClockLimit() { return wallClockLimit; }
     public JsonNode result() { return result; }
     public String error() { return error; }
     public Instant ended() { return ended; }

@@ -16,8 +16,10 @@ public class FibrilSettings {
     private long maxInstructions = 20_000_000_000L;
     /** Interpreted JS frames deep a fibril may recurse. */
     private int maxStackDepth = 2000;
-    /** How long a fibril may live, parked time included. */
+    /** How long a fibril may live, parked time included, unless its spawn asked for another limit… */
     private Duration wallClock = Duration.ofMinutes(30);
+    /** …which may be at most this (a REPL session, a fibril serving requests, want hours). */
+    private Duration maxWallClock = Duration.ofHours(24);
     /** How long a fibril runs before a host call hands its carrier to the next in line. */
     private Duration timeSlice = Duration.ofMillis(20);
     private int maxSourceBytes = 1 << 20;
@@ -63,6 +65,8 @@ public class FibrilSettings {
     public void setMaxStackDepth(int maxStackDepth) { this.maxStackDepth = maxStackDepth; }
     public Duration getWallClock() { return wallClock; }
     public void setWallClock(Duration wallClock) { this.wallClock = wallClock; }
+    public Duration getMaxWallClock() { return maxWallClock; }
+    public void setMaxWallClock(Duration maxWallClock) { this.maxWallClock = maxWallClock; }
     public Duration getTimeSlice() { return timeSlice; }
     public void setTimeSlice(Duration timeSlice) { this.timeSlice = timeSlice; }
     public int getMaxSourceBytes() { return maxSourceBytes; }

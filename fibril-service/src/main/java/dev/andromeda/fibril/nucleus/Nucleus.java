@@ -162,6 +162,11 @@ public final class Nucleus implements AutoCloseable {
      */
     public Fibril spawn(SpawnSpec spec, boolean anchored, Caller caller) {
         Program program = load(spec);
+        if (spec.wallClock() != null && (spec.wallClock().compareTo(settings.getMaxWallClock()) > 0 || spec.wallClock().isNegative()
+                || spec.wallClock().isZero())) {
+            throw M31Problem.badRequest("wallClock", "a fibril here may live 1 s to " + settings.getMaxWallClock().toSeconds()
+                    + " s (m31.fibril.max-wall-clock), not " + spec.wallClock().toSeconds() + " s");
+        }
         checkSize("args", spec.args());
         checkSize("env", spec.env());
         if (spec.parent() != null) Ids.require(spec.parent(), Ids.FIBRIL, "parent");
@@ -176,8 +181,7 @@ public final class Nucleus implements AutoCloseable {
         checkpointSpawn(f, spec);
         live.put(f.id(), f);
         bind(f, binding);
-        f.wallClock = timers.schedule(() -> stop(f, new FibrilStop("wall-clock limit exceeded (" + settings.getWallClock()
-                + ")", false)), settings.getWallClock().toMillis(), TimeUnit.MILLISECONDS);
+        armWallClock(f);
         submit(f);
         return f;
     }
@@ -202,7 +206,7 @@ public final class Nucleus implements AutoCloseable {
         if (f.caller() != null) packet.set("caller", Fibril.callerJson(f.caller()));
         packet.put("parent", f.parent()).put("toChild", f.toChild()).put("fromChild", f.fromChild())
                 .put("toChildCap", f.toChildCap()).put("fromChildCap", f.fromChildCap()).put("anchored", f.anchored())
-                .put("created", f.created().toEpochMilli());
+                .put("created", f.created().toEpochMilli()).put("wallClock", f.wallClockLimit().toMillis());
         // a script sent as source is stored under /code too, so the checkpoint names all it needs
         CompletableFuture<?> code = spec.source() != null ? storeCode(spec.source()) : CompletableFuture.completedFuture(null);
         try {
@@ -598,10 +602,15 @@ public final class Nucleus implements AutoCloseable {
     void adopt(Fibril f, Object cont, Suspension s) {
         moved.remove(f.id());
         live.put(f.id(), f);
-        long left = settings.getWallClock().toMillis() - (System.currentTimeMillis() - f.created().toEpochMilli());
-        f.wallClock = timers.schedule(() -> stop(f, new FibrilStop("wall-clock limit exceeded (" + settings.getWallClock()
-                + ")", false)), Math.max(0, left), TimeUnit.MILLISECONDS);
+        armWallClock(f);
         repark(f, cont, s);
+    }
+
+    /** Ends the fibril when its wall clock runs out: counted from its birth, wherever it lived since. */
+    private void armWallClock(Fibril f) {
+        long left = f.wallClockLimit().toMillis() - (System.currentTimeMillis() - f.created().toEpochMilli());
+        f.wallClock = timers.schedule(() -> stop(f, new FibrilStop("wall-clock limit exceeded (" + f.wallClockLimit()
+                + ")", false)), Math.max(0, left), TimeUnit.MILLISECONDS);
     }
 
     /** The fibril now runs on {@code target}: forget it here but where it went. */

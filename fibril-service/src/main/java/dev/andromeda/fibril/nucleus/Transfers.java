@@ -283,6 +283,7 @@ final class Transfers {
         h.put("fromChildCap", f.fromChildCap());
         h.put("cloneOf", clone ? f.id() : f.cloneOf());
         h.put("created", clone ? System.currentTimeMillis() : f.created().toEpochMilli());
+        h.put("wallClock", f.wallClockLimit().toMillis());
         h.put("seq", f.seq());
         h.put("instructions", f.instructions());
         h.put("anchored", !clone && f.anchored());
@@ -409,7 +410,9 @@ final class Transfers {
         SpawnSpec spec = new SpawnSpec(kind, null, fp,
                 h.get("args") instanceof ArrayNode a ? a : F.arrayNode(),
                 h.get("env") instanceof ObjectNode o ? o : F.objectNode(),
-                text(h, "parent"), text(h, "toChild"), text(h, "fromChild"), text(h, "toChildCap"), text(h, "fromChildCap"));
+                text(h, "parent"), text(h, "toChild"), text(h, "fromChild"), text(h, "toChildCap"), text(h, "fromChildCap"),
+                // its own limit comes along (a packet from a node of before had none: this node's default)
+                h.path("wallClock").asLong(0) > 0 ? java.time.Duration.ofMillis(h.path("wallClock").asLong()) : null);
         Fibril f = new Fibril(id, nucleus, program, spec, nucleus.settings().getTimeSlice().toNanos(),
                 nucleus.settings().getMaxInstructions(), Instant.ofEpochMilli(h.path("created").asLong(System.currentTimeMillis())),
                 text(h, "cloneOf"));

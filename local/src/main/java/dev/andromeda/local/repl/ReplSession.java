@@ -71,9 +71,20 @@ public final class ReplSession implements AutoCloseable {
         SpawnRequest spawn = new SpawnRequest().source(SOURCE)
                 .args(List.of(endpoint(input.getRecv()), endpoint(output.getSend())));
         if (node != null) spawn.node(node);
-        fibrilId = fibrils.spawnFibril(spawn).getId();
+        // a session lives as long as someone types into it, not the 30 minutes a fibril gets by
+        // default; a node that allows less answers 400 naming wallClock, and gets its own default
+        spawn.wallClock(SESSION_WALL_CLOCK.toSeconds());
+        try {
+            fibrilId = fibrils.spawnFibril(spawn).getId();
+        } catch (ApiException e) {
+            if (e.getCode() != 400 || e.getResponseBody() == null || !e.getResponseBody().contains("\"wallClock\"")) throw e;
+            fibrilId = fibrils.spawnFibril(spawn.wallClock(null)).getId();
+        }
         sent = 0;
     }
+
+    /** How long a session may live (asked of the node; at most its m31.fibril.max-wall-clock). */
+    public static final Duration SESSION_WALL_CLOCK = Duration.ofHours(8);
 
     /** Just the three members a fibril revives as a live endpoint. */
     private static Map<String, Object> endpoint(Endpoint e) {

@@ -431,7 +431,7 @@ public record SpaceQuery(String sql, List<Object> args, int limit, String sortAt
             value = DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(when(SpaceType.abbreviate(param), value));
         }
         Object v = type.fromText(value, json);
-        if (v == null) throw M31Problem.badRequest(SpaceType.abbreviate(param), "'" + SpaceType.abbreviate(value) + "' is not a " + type);
+        if (v == null) throw M31Problem.badRequest(SpaceType.abbreviate(param), "'" + SpaceType.abbreviate(value) + "' is not " + ("AEIOU".indexOf(type.toString().charAt(0)) >= 0 ? "an " : "a ") + type);
         return v;
     }
 
