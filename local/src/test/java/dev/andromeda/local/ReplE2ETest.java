@@ -43,6 +43,10 @@ class ReplE2ETest extends ConstellationTestBase {
             assertThat(live).isEqualTo(a.printed());
             assertThat(s.evaluate("'a string'").value()).isEqualTo("\"a string\"");
             assertThat(s.evaluate("add").value()).isEqualTo("[Function: add]");
+            // a cycle is shown as such (it was "[object Object]"); an object seen twice but not in a cycle is shown twice
+            assertThat(s.evaluate("var cyc = {a: 1, l: [2]}; cyc.self = cyc; cyc.l.push(cyc); cyc").value())
+                    .isEqualTo("{\"a\":1,\"l\":[2,\"[Circular]\"],\"self\":\"[Circular]\"}");
+            assertThat(s.evaluate("var one = {n: 1}; [one, {x: one}]").value()).isEqualTo("[{\"n\":1},{\"x\":{\"n\":1}}]");
             // an error is the line's answer; the session and what it holds go on
             ReplSession.Answer bad = s.evaluate("missing(1)");
             assertThat(bad.failed()).isTrue();

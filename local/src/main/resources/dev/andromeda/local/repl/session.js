@@ -15,11 +15,19 @@ var sys = require('sys'), fs = require('fs'), chan = require('chan'), http = req
   function show(v) {
     if (v === undefined) return 'undefined';
     if (typeof v === 'function') return name(v);
-    var s;
+    var s, path = []; // the objects from the top down to the one being written: a cycle leads back into it
     try {
-      s = JSON.stringify(v, function (k, x) { return typeof x === 'function' ? name(x) : x; });
+      s = JSON.stringify(v, function (k, x) {
+        if (typeof x === 'function') return name(x);
+        if (x !== null && typeof x === 'object') {
+          while (path.length && path[path.length - 1] !== this) path.pop();
+          if (path.indexOf(x) >= 0) return '[Circular]';
+          path.push(x);
+        }
+        return x;
+      });
     } catch (e) {
-      s = undefined; // a cycle, say
+      s = undefined;
     }
     if (s === undefined) s = String(v);
     return s.length > LIMIT ? s.substring(0, LIMIT) + '… (' + s.length + ' characters)' : s;
