@@ -223,6 +223,12 @@ class ConstellationE2ETest extends ConstellationTestBase {
             assertThat(f.get("state").asString()).isEqualTo("failed");
         }
 
+        // a method the resource does not have: 405 saying which it has (RFC 9110), typed like every problem
+        HttpResponse<String> wrongMethod = call("PATCH", "/fs", "{}");
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(wrongMethod.headers().firstValue("Allow")).hasValueSatisfying(a -> assertThat(a).contains("GET"));
+        assertThat(json.readTree(wrongMethod.body()).path("type").asString()).isEqualTo("/problems/method-not-allowed");
+
         HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fibrils")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(anonymous.statusCode()).isEqualTo(401);

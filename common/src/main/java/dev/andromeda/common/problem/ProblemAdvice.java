@@ -164,10 +164,17 @@ public class ProblemAdvice {
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest req) {
         if (e instanceof ErrorResponse known) {
-            // Spring's own web errors (405, 415, 406, …) already carry the right status
+            // Spring's own web errors (405, 415, 406, …) carry the right status, and the headers
+            // that go with it: a 405 must say what is Allowed (RFC 9110), a 415 what is Accepted
             ProblemDetail pd = known.getBody();
             pd.setInstance(URI.create(req.getRequestURI()));
-            return respond(pd);
+            if (pd.getType() == null || "about:blank".equals(pd.getType().toString())) {
+                HttpStatus s = HttpStatus.resolve(pd.getStatus());
+                pd.setType(URI.create("/problems/" + (s == null ? "error" : s.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'))));
+            }
+            ResponseEntity.BodyBuilder b = ResponseEntity.status(pd.getStatus()).contentType(MediaType.APPLICATION_PROBLEM_JSON);
+            known.getHeaders().forEach((name, values) -> values.forEach(v -> b.header(name, v)));
+            return b.body(pd);
         }
         String incident = Long.toString(System.nanoTime(), 36);
         log.error("incident {} on {} {}", incident, req.getMethod(), req.getRequestURI(), e);
