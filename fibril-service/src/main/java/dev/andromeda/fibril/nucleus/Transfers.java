@@ -282,7 +282,8 @@ final class Transfers {
         h.put("fromChild", f.fromChild());
         h.put("fromChildCap", f.fromChildCap());
         h.put("cloneOf", clone ? f.id() : f.cloneOf());
-        h.put("created", clone ? System.currentTimeMillis() : f.created().toEpochMilli());
+        // to the nanosecond, as GET /fibrils/{id} shows it: a move must not change when it was born
+        h.put("created", (clone ? Instant.now() : f.created()).toString());
         h.put("wallClock", f.wallClockLimit().toMillis());
         h.put("seq", f.seq());
         h.put("instructions", f.instructions());
@@ -414,7 +415,7 @@ final class Transfers {
                 // its own limit comes along (a packet from a node of before had none: this node's default)
                 h.path("wallClock").asLong(0) > 0 ? java.time.Duration.ofMillis(h.path("wallClock").asLong()) : null);
         Fibril f = new Fibril(id, nucleus, program, spec, nucleus.settings().getTimeSlice().toNanos(),
-                nucleus.settings().getMaxInstructions(), Instant.ofEpochMilli(h.path("created").asLong(System.currentTimeMillis())),
+                nucleus.settings().getMaxInstructions(), created(h.get("created")),
                 text(h, "cloneOf"));
         f.restore(h.path("seq").asLong(0), h.path("instructions").asLong(0));
         f.anchor(h.path("anchored").asBoolean(false));
@@ -451,5 +452,17 @@ final class Transfers {
 
     private static String text(JsonNode n, String field) {
         return n.hasNonNull(field) ? n.get(field).asString() : null;
+    }
+
+    /** A packet's birth time: an instant's text (epoch millis from a node of before). */
+    private static Instant created(JsonNode v) {
+        if (v != null && v.isString()) {
+            try {
+                return Instant.parse(v.asString());
+            } catch (java.time.format.DateTimeParseException e) {
+                return Instant.now();
+            }
+        }
+        return v != null && v.isNumber() ? Instant.ofEpochMilli(v.asLong()) : Instant.now();
     }
 }
