@@ -112,10 +112,7 @@ class NodeResourcesControllerTest {
      */
     @Test
     void aRealCaptureOnLoopbackOrA501WhereTheNodeCannotCapture() throws Exception {
-        int lo = -1;
-        List<java.net.NetworkInterface> all = PacketCapture.interfaces();
-        for (int i = 0; i < all.size(); i++) if (all.get(i).isLoopback()) lo = i;
-        assertThat(lo).as("a loopback interface").isGreaterThanOrEqualTo(0);
+        int lo = loopback();
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             int target = server.getLocalPort();
             String path = "/net/node=E7/tcpdmp?i=" + lo + "&count=2&seconds=5&exp=" + TestHttp.enc("tcp and dst port " + target);
@@ -158,9 +155,7 @@ class NodeResourcesControllerTest {
     @Test
     void aQuietCaptureAnswersAtOnceAndItsTimeLimitEndsItCleanly() throws Exception {
         if (!new PacketCapture().available()) return; // the 501 is the test above
-        int lo = -1;
-        List<java.net.NetworkInterface> all = PacketCapture.interfaces();
-        for (int i = 0; i < all.size(); i++) if (all.get(i).isLoopback()) lo = i;
+        int lo = loopback();
         try (ServerSocket quiet = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             String path = "/net/node=E7/tcpdmp?i=" + lo + "&count=50&seconds=4&exp=" + TestHttp.enc("tcp and dst port " + quiet.getLocalPort());
             String p = path.substring(0, path.indexOf('?'));
@@ -186,9 +181,7 @@ class NodeResourcesControllerTest {
     @Test
     void aCaptureStreamsEachPacketAsItComes() throws Exception {
         if (!new PacketCapture().available()) return; // the 501 is the test above
-        int lo = -1;
-        List<java.net.NetworkInterface> all = PacketCapture.interfaces();
-        for (int i = 0; i < all.size(); i++) if (all.get(i).isLoopback()) lo = i;
+        int lo = loopback();
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             int target = server.getLocalPort();
             String path = "/net/node=E7/tcpdmp?i=" + lo + "&count=50&seconds=5&exp=" + TestHttp.enc("tcp and dst port " + target);
@@ -222,6 +215,13 @@ class NodeResourcesControllerTest {
                 traffic.interrupt();
             }
         }
+    }
+
+    /** The position of the loopback interface, as /tcpdmp?i= counts them. */
+    private static int loopback() {
+        List<java.net.NetworkInterface> all = PacketCapture.interfaces();
+        for (int i = 0; i < all.size(); i++) if (all.get(i).isLoopback()) return i;
+        throw new AssertionError("no loopback interface");
     }
 
     private static void assertProblem(TestHttp.Response r, int status) {
