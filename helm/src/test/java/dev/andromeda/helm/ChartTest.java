@@ -122,6 +122,9 @@ class ChartTest {
         List<String> order = new ArrayList<>(fibrilEnv.keySet());
         assertThat(order.indexOf("POD_NAME")).isLessThan(order.indexOf("M31_SELF_URL"));
         assertThat(order.indexOf("M31_NODE_INDEX")).isLessThan(order.indexOf("M31_NODE"));
+        // users' scripts reach neither the cloud's instance metadata nor the cluster's own networks
+        assertThat(fibrilEnv.get("M31_FIBRIL_HTTPDENY").get("value").toString().split(","))
+                .contains("169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8");
     }
 
     @Test

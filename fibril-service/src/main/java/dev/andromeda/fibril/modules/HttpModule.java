@@ -23,7 +23,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code http}: {@code http.req(url)} GETs a page (redirects followed, http and https only, the
- * body capped) while the fibril is parked, and gives a response: status, contentType (the media
+ * body capped, never to an address in {@code m31.fibril.http-deny}: see {@link Egress}) while the fibril is parked, and gives a response: status, contentType (the media
  * type alone, lower case), url (after redirects), content() (opaque bytes, for jam), text(),
  * json(), urls() (the page's links, absolute).
  */
@@ -39,14 +39,18 @@ final class HttpModule {
     private final Scriptable shared;
     private final long maxBytes;
     private final JsonMapper json = JsonMapper.builder().build();
+    /** Redirects are followed here, hop by hop, so that each hop's address is checked. */
     private final HttpClient client = HttpClient.newBuilder()
-            .followRedirects(HttpClient.Redirect.NORMAL)
+            .followRedirects(HttpClient.Redirect.NEVER)
             .connectTimeout(Duration.ofSeconds(10))
             .build();
+    private static final int MAX_REDIRECTS = 5;
+    private final Egress egress;
 
     HttpModule(Modules modules, Context cx, Scriptable shared) {
         this.shared = shared;
         this.maxBytes = modules.nucleus().settings().getMaxHttpBytes();
+        this.egress = new Egress(modules.nucleus().settings().getHttpDeny());
 
         responseProto = modules.module(cx);
         modules.function(cx, responseProto, "content", 0, (f, c, thisObj, args) -> {
@@ -97,19 +101,46 @@ final class HttpModule {
     }
 
     CompletableFuture<Fetched> fetch(URI uri) {
+        return fetch(uri, 0);
+    }
+
+    /** GETs {@code uri}, following redirects here, hop by hop, each hop's address checked first. */
+    private CompletableFuture<Fetched> fetch(URI uri, int hops) {
+        // the host is looked up (and its addresses checked) off the carrier threads
+        return CompletableFuture.runAsync(() -> egress.check(uri), LOOKUPS).thenCompose(v -> send(uri)).thenCompose(resp -> {
+            int status = resp.statusCode();
+            var location = resp.headers().firstValue("location");
+            if (status >= 300 && status < 400 && status != 304 && location.isPresent() && hops < MAX_REDIRECTS) {
+                URI next;
+                try {
+                    next = checkUrl(uri.resolve(location.get().strip()).toString());
+                } catch (RuntimeException e) {
+                    return CompletableFuture.failedFuture(new IllegalStateException(
+                            "redirected to '" + location.get() + "', not an http or https URL"));
+                }
+                return fetch(next, hops + 1);
+            }
+            return CompletableFuture.completedFuture(fetched(resp));
+        });
+    }
+
+    private static final java.util.concurrent.Executor LOOKUPS = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+
+    private CompletableFuture<HttpResponse<byte[]>> send(URI uri) {
         HttpRequest req = HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET()
                 .header("User-Agent", "Andromeda-M31-fibril").build();
-        return client.sendAsync(req, info -> new Capped(maxBytes, info.headers().firstValueAsLong("content-length").orElse(-1)))
-                .thenApply(resp -> {
-                    String ct = resp.headers().firstValue("content-type").orElse("");
-                    String media = ct.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
-                    String charset = null;
-                    for (String part : ct.split(";")) {
-                        String p = part.strip();
-                        if (p.toLowerCase(Locale.ROOT).startsWith("charset=")) charset = p.substring(8).replace("\"", "").strip();
-                    }
-                    return new Fetched(resp.statusCode(), media.isEmpty() ? null : media, charset, resp.uri().toString(), resp.body());
-                });
+        return client.sendAsync(req, info -> new Capped(maxBytes, info.headers().firstValueAsLong("content-length").orElse(-1)));
+    }
+
+    private static Fetched fetched(HttpResponse<byte[]> resp) {
+        String ct = resp.headers().firstValue("content-type").orElse("");
+        String media = ct.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+        String charset = null;
+        for (String part : ct.split(";")) {
+            String p = part.strip();
+            if (p.toLowerCase(Locale.ROOT).startsWith("charset=")) charset = p.substring(8).replace("\"", "").strip();
+        }
+        return new Fetched(resp.statusCode(), media.isEmpty() ? null : media, charset, resp.uri().toString(), resp.body());
     }
 
     private Scriptable response(Fetched r) {

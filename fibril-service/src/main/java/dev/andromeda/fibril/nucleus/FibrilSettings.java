@@ -27,6 +27,12 @@ public class FibrilSettings {
     private int maxMessageBytes = 4 << 20;
     /** Largest body http.req accepts. */
     private long maxHttpBytes = 64L << 20;
+    /**
+     * Address ranges http.req may not reach (CIDR): by default link-local, where clouds serve
+     * instance metadata and credentials; a cluster adds its own networks (the Helm chart does).
+     */
+    private java.util.List<String> httpDeny = new java.util.ArrayList<>(java.util.List.of(
+            "169.254.0.0/16", "fe80::/10", "100.100.100.200/32", "fd00:ec2::254/128"));
     /** Largest total a zip or gzip may inflate to. */
     private long maxInflatedBytes = 512L << 20;
     /** Ended fibrils kept for GET /fibrils/{id}. */
@@ -76,6 +82,8 @@ public class FibrilSettings {
     public int getMaxMessageBytes() { return maxMessageBytes; }
     public void setMaxMessageBytes(int maxMessageBytes) { this.maxMessageBytes = maxMessageBytes; }
     public long getMaxHttpBytes() { return maxHttpBytes; }
+    public java.util.List<String> getHttpDeny() { return httpDeny; }
+    public void setHttpDeny(java.util.List<String> httpDeny) { this.httpDeny = httpDeny; }
     public void setMaxHttpBytes(long maxHttpBytes) { this.maxHttpBytes = maxHttpBytes; }
     public long getMaxInflatedBytes() { return maxInflatedBytes; }
     public void setMaxInflatedBytes(long maxInflatedBytes) { this.maxInflatedBytes = maxInflatedBytes; }
