@@ -218,7 +218,7 @@ class NodeResourcesControllerTest {
     }
 
     /** The position of the loopback interface, as /tcpdmp?i= counts them. */
-    private static int loopback() {
+    private static int loopback() throws java.net.SocketException {
         List<java.net.NetworkInterface> all = PacketCapture.interfaces();
         for (int i = 0; i < all.size(); i++) if (all.get(i).isLoopback()) return i;
         throw new AssertionError("no loopback interface");
