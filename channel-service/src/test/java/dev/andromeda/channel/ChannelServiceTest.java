@@ -133,7 +133,7 @@ class ChannelServiceTest extends ChannelTestBase {
     }
 
     @Test
-    void aRetriedSendWithTheSameKeyIsNotDeliveredTwice() {
+    void aRetriedSendWithTheSameKeyIsNotDeliveredTwiceAndAKeyNamesOneSend() {
         String path = create("{\"type\":\"Int\"}").get("uri").asString();
         var r = http.sendIdempotent("POST", path + "/messages", "7", "key-1");
         assertThat(r.status()).isEqualTo(202);
@@ -145,10 +145,26 @@ class ChannelServiceTest extends ChannelTestBase {
         assertThat(r.json().get("duplicate").asBoolean()).isTrue();
         r = http.sendIdempotent("POST", path + "/messages", "8", "key-2");
         assertThat(r.json().get("seq").asLong()).isGreaterThan(first);
-        List<JsonNode> got = receiveAll(path, 2, 100);
-        assertThat(got).extracting(m -> m.get("value").asInt()).containsExactly(7, 8);
+        // a key names one send: the same key with another message is the client's mistake, a 422,
+        // not a "duplicate" that silently drops the new message
+        r = http.sendIdempotent("POST", path + "/messages", "9", "key-1");
+        assertThat(r.status()).as(r.body()).isEqualTo(422);
+        assertThat(r.json().get("field").asString()).isEqualTo("Idempotency-Key");
+        // so for a batch (its lines and their order are what the key names)
+        var batch = Map.of("Idempotency-Key", "batch-1");
+        assertThat(http.request("POST", path + "/messages", "1\n2\n", "application/x-ndjson", batch).json().get("duplicate").asBoolean()).isFalse();
+        assertThat(http.request("POST", path + "/messages", "1\n2\n", "application/x-ndjson", batch).json().get("duplicate").asBoolean()).isTrue();
+        assertThat(http.request("POST", path + "/messages", "2\n1\n", "application/x-ndjson", batch).status()).isEqualTo(422);
+        List<JsonNode> got = receiveAll(path, 4, 100);
+        assertThat(got).extracting(m -> m.get("value").asInt()).containsExactly(7, 8, 1, 2);
         assertThat(http.get(path + "/messages?wait=1").json().get("messages").size()).isZero();
-        assertThat(http.get(path).json().get("sent").asLong()).isEqualTo(2);
+        assertThat(http.get(path).json().get("sent").asLong()).isEqualTo(4);
+        // and on a channel with a capacity, whose sends are decided one by one
+        String capped = create("{\"type\":\"Int\",\"capacity\":10}").get("uri").asString();
+        assertThat(http.sendIdempotent("POST", capped + "/messages", "5", "c-1").status()).isEqualTo(202);
+        assertThat(http.sendIdempotent("POST", capped + "/messages", "5", "c-1").json().get("duplicate").asBoolean()).isTrue();
+        assertThat(http.sendIdempotent("POST", capped + "/messages", "6", "c-1").status()).isEqualTo(422);
+        assertThat(http.get(capped).json().get("sent").asLong()).isEqualTo(1);
     }
 
     /**

@@ -233,13 +233,16 @@ public class ChannelService {
         }
         String attempt = UUID.randomUUID().toString();
         String owned = idempotencyKey != null ? idempotencyKey : "~" + attempt;
+        byte[] digest = idempotencyKey != null ? digest(bytes) : null;
+        Pending pending = new Pending(bytes, idempotencyKey, owned, attempt, digest);
         if (!probe.sync() && probe.capacity() == null) {
             // the common case: written together with the channel's other sends in flight (see GroupCommit)
-            return together.submit(id, new Pending(bytes, idempotencyKey, owned, attempt), bytes.size());
+            return together.submit(id, pending, bytes.size());
         }
         SendResult result = tx.execute(s -> {
             ChannelStore.Row ch = store.lock(id).orElseThrow(() -> M31Problem.notFound("no channel " + id));
-            if (!store.claimKey(id, owned, attempt)) {
+            if (!store.claimKey(id, owned, attempt, digest)) {
+                sameRequest(pending, store.keyDigest(id, owned));
                 long[] seqs = store.keySeqs(id, owned).orElseThrow();
                 return new SendResult().seq(seqs[0]).last(seqs[1]).duplicate(true);
             }
@@ -251,7 +254,7 @@ public class ChannelService {
                 long backlog = ch.sent() - ch.received();
                 if (backlog + bytes.size() > ch.capacity()) throw new ChannelFull(id, backlog, ch.capacity());
             }
-            long[] seqs = produce(ch, List.of(new Pending(bytes, idempotencyKey, owned, attempt))).get(0);
+            long[] seqs = produce(ch, List.of(pending)).get(0);
             store.setKeySeqs(id, owned, seqs[0], seqs[1]);
             store.recordSend(id, bytes.size(), seqs[1]);
             return new SendResult().seq(seqs[0]).last(seqs[1]).count(bytes.size()).duplicate(false);
@@ -267,8 +270,39 @@ public class ChannelService {
         }
     }
 
-    /** One send's checked messages, its key (client's, or null) and the key it owns, its attempt id. */
-    record Pending(List<byte[]> values, String key, String owned, String attempt) {}
+    /**
+     * One send's checked messages, its key (client's, or null) and the key it owns, its attempt id,
+     * and (with a client's key) the digest of its messages.
+     */
+    record Pending(List<byte[]> values, String key, String owned, String attempt, byte[] digest) {}
+
+    /** SHA-256 over the messages, each with its length: the same messages in the same batches give the same digest. */
+    static byte[] digest(List<byte[]> values) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] len = new byte[4];
+            for (byte[] v : values) {
+                java.nio.ByteBuffer.wrap(len).putInt(v.length);
+                md.update(len);
+                md.update(v);
+            }
+            return md.digest();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A key names one request: a retry that sends other messages under it is refused (422), not
+     * taken for the duplicate it is not. A key kept without a digest (sent before digests were
+     * kept) cannot be compared, and answers as a duplicate as it did.
+     */
+    private static void sameRequest(Pending p, byte[] first) {
+        if (p.key() != null && p.digest() != null && first != null && !java.security.MessageDigest.isEqual(first, p.digest())) {
+            throw M31Problem.unprocessable("Idempotency-Key", "the Idempotency-Key '" + p.key()
+                    + "' was used for other messages; a key names one send (retry with the same messages, or use a new key)");
+        }
+    }
 
     /**
      * Async sends to a channel without a capacity, in one transaction and one Kafka round trip with
@@ -288,7 +322,12 @@ public class ChannelService {
                 Pending p = group.get(i);
                 Integer same = ownedHere.get(p.owned());
                 if (same != null) {
-                    out[i] = same; // answered from that send's seqs below
+                    try {
+                        sameRequest(p, group.get(same).digest());
+                        out[i] = same; // answered from that send's seqs below
+                    } catch (M31Problem mismatch) {
+                        out[i] = mismatch;
+                    }
                     continue;
                 }
                 if (ch.closed()) {
@@ -297,9 +336,14 @@ public class ChannelService {
                             .orElseGet(() -> M31Problem.gone("channel " + id + " is closed"));
                     continue;
                 }
-                if (!store.claimKey(id, p.owned(), p.attempt())) {
-                    long[] seqs = store.keySeqs(id, p.owned()).orElseThrow();
-                    out[i] = new SendResult().seq(seqs[0]).last(seqs[1]).duplicate(true);
+                if (!store.claimKey(id, p.owned(), p.attempt(), p.digest())) {
+                    try {
+                        sameRequest(p, store.keyDigest(id, p.owned()));
+                        long[] seqs = store.keySeqs(id, p.owned()).orElseThrow();
+                        out[i] = new SendResult().seq(seqs[0]).last(seqs[1]).duplicate(true);
+                    } catch (M31Problem mismatch) {
+                        out[i] = mismatch;
+                    }
                     continue;
                 }
                 ownedHere.put(p.owned(), i);

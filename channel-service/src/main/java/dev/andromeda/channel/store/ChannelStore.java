@@ -82,10 +82,19 @@ public class ChannelStore {
 
     // --- sends ---------------------------------------------------------------------------
 
-    /** Claims a key (the idempotency key, or "~attempt") for this attempt; false when an earlier send owns it. */
-    public boolean claimKey(String id, String key, String attempt) {
-        return jdbc.update("insert into sends (channel, key, seq, attempt) values (?, ?, 0, ?) on conflict (channel, key) do nothing",
-                id, key, attempt) == 1;
+    /**
+     * Claims a key (the idempotency key, or "~attempt") for this attempt, with the digest of what
+     * it sends (null for a key of its own); false when an earlier send owns it.
+     */
+    public boolean claimKey(String id, String key, String attempt, byte[] digest) {
+        return jdbc.update("insert into sends (channel, key, seq, attempt, digest) values (?, ?, 0, ?, ?) on conflict (channel, key) do nothing",
+                id, key, attempt, digest) == 1;
+    }
+
+    /** The digest of what the send that owns the key sent (null when none was kept). */
+    public byte[] keyDigest(String id, String key) {
+        return jdbc.query("select digest from sends where channel = ? and key = ?", (rs, i) -> rs.getBytes(1), id, key)
+                .stream().findFirst().orElse(null);
     }
 
     /** The first and last seq of the send that owns the key. */
