@@ -116,10 +116,8 @@ class NodeResourcesControllerTest {
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             int target = server.getLocalPort();
             String path = "/net/node=E7/tcpdmp?i=" + lo + "&count=2&seconds=5&exp=" + TestHttp.enc("tcp and dst port " + target);
-            String p = path.substring(0, path.indexOf('?'));
             HttpClient client = HttpClient.newHttpClient();
-            CompletableFuture<HttpResponse<String>> capture = client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .header(InternalIdentity.HEADER, SIGNER.sign(ADMIN, "GET", p)).build(), HttpResponse.BodyHandlers.ofString());
+            CompletableFuture<HttpResponse<String>> capture = client.sendAsync(signedGet(path), HttpResponse.BodyHandlers.ofString());
             if (!new PacketCapture().available()) {
                 HttpResponse<String> r = capture.get();
                 assertThat(r.statusCode()).isEqualTo(501);
@@ -158,10 +156,8 @@ class NodeResourcesControllerTest {
         int lo = loopback();
         try (ServerSocket quiet = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             String path = "/net/node=E7/tcpdmp?i=" + lo + "&count=50&seconds=4&exp=" + TestHttp.enc("tcp and dst port " + quiet.getLocalPort());
-            String p = path.substring(0, path.indexOf('?'));
             long t0 = System.nanoTime();
-            HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .header(InternalIdentity.HEADER, SIGNER.sign(ADMIN, "GET", p)).build(), HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(signedGet(path), HttpResponse.BodyHandlers.ofInputStream());
             double headersAfter = (System.nanoTime() - t0) / 1e9;
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(headersAfter).as("seconds until the answer started").isLessThan(3.5);
@@ -185,10 +181,8 @@ class NodeResourcesControllerTest {
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             int target = server.getLocalPort();
             String path = "/net/node=E7/tcpdmp?i=" + lo + "&count=50&seconds=5&exp=" + TestHttp.enc("tcp and dst port " + target);
-            String p = path.substring(0, path.indexOf('?'));
             long t0 = System.nanoTime();
-            HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .header(InternalIdentity.HEADER, SIGNER.sign(ADMIN, "GET", p)).build(), HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<java.io.InputStream> r = HttpClient.newHttpClient().send(signedGet(path), HttpResponse.BodyHandlers.ofInputStream());
             assertThat(r.statusCode()).isEqualTo(200);
             java.util.concurrent.atomic.AtomicBoolean seen = new java.util.concurrent.atomic.AtomicBoolean();
             // connect until the first packet's line arrives (tcpdump may not listen yet at the first)
@@ -215,6 +209,12 @@ class NodeResourcesControllerTest {
                 traffic.interrupt();
             }
         }
+    }
+
+    /** A GET of {@code path} (with its query) as the admin, signed as the gateway signs it. */
+    private HttpRequest signedGet(String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header(InternalIdentity.HEADER, SIGNER.sign(ADMIN, "GET", path.substring(0, path.indexOf('?')))).build();
     }
 
     /** The position of the loopback interface, as /tcpdmp?i= counts them. */
