@@ -67,9 +67,14 @@ public final class Constellation implements AutoCloseable {
      */
     public record Options(Path home, int gatewayPort, List<String> nodes, boolean durable) {
         public static Options forTests() throws IOException {
-            return new Options(Files.createTempDirectory("m31-test-"), 0, List.of("E0", "E1"), false);
+            Path home = Files.createTempDirectory("m31-test-");
+            THROWAWAY_HOMES.add(home.toAbsolutePath());
+            return new Options(home, 0, List.of("E0", "E1"), false);
         }
     }
+
+    /** Homes made by {@link Options#forTests()}: the constellation that used one removes it when it closes. */
+    private static final java.util.Set<Path> THROWAWAY_HOMES = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private final Options options;
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -289,6 +294,14 @@ public final class Constellation implements AutoCloseable {
                 all.get(i).close();
             } catch (Exception e) {
                 log.warn("while stopping {}: {}", all.get(i).getClass().getSimpleName(), e.toString());
+            }
+        }
+        Path home = options.home().toAbsolutePath();
+        if (THROWAWAY_HOMES.remove(home)) {
+            try (var files = Files.walk(home)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException e) {
+                log.debug("cannot remove {}: {}", home, e.toString());
             }
         }
     }

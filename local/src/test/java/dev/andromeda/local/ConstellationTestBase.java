@@ -19,7 +19,11 @@ abstract class ConstellationTestBase {
 
     @AfterAll
     static void closeConstellation() {
-        if (constellation != null) constellation.close();
+        if (constellation == null) return;
+        java.nio.file.Path home = constellation.home();
+        constellation.close();
         constellation = null;
+        // a test's home (its secret and token) goes with it: every run left ~10 of them in /tmp
+        org.assertj.core.api.Assertions.assertThat(home).doesNotExist();
     }
 }
