@@ -241,10 +241,22 @@ public class ChangeFeed implements SmartLifecycle {
             }
             if (op.equals("invoke")) line.put("batchId", r.get("ref"));
             else if (r.get("ref") != null) line.put("branch", r.get("ref"));
-            line.put("at", String.valueOf(r.get("at")));
+            line.put("at", rfc3339(r.get("at")));
             sb.append(json.writeValueAsString(line)).append('\n');
         }
         out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * When a change was made, as every other time in the API is written (RFC 3339, UTC). A
+     * timestamp's own text is the JVM's local time without an offset ("2026-11-28 02:30:18.9"):
+     * another instant on a machine in another time zone, and not what a client parses.
+     */
+    static String rfc3339(Object at) {
+        if (at instanceof java.sql.Timestamp ts) return ts.toInstant().toString();
+        if (at instanceof java.time.OffsetDateTime odt) return odt.toInstant().toString();
+        if (at instanceof java.time.Instant i) return i.toString();
+        return at == null ? null : String.valueOf(at);
     }
 
     /** The keys of an invocation chunk as they are now (the feed tells which keys a batch changed). */

@@ -71,6 +71,9 @@ class WatchTest extends StoreTestBase {
             assertThat(a.get("op").asString()).isEqualTo("put");
             assertThat(a.get("key").asString()).isEqualTo("a");
             assertThat(a.get("attrs").get("n").asLong()).isEqualTo(1);
+            // when, as every time in the API: RFC 3339 in UTC (it was the timestamp's local text, no offset)
+            java.time.Instant at = java.time.Instant.parse(a.get("at").asString());
+            assertThat(at).isBetween(java.time.Instant.now().minusSeconds(60), java.time.Instant.now().plusSeconds(1));
             JsonNode b = w.next();
             assertThat(b.get("key").asString()).isEqualTo("b");
             secondSeq = b.get("seq").asLong();
