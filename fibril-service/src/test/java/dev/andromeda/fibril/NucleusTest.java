@@ -248,6 +248,26 @@ class NucleusTest {
         for (var e : f.result()) assertThat(e.asString()).startsWith("sys.spawn: ").contains("no node fits");
     }
 
+    /**
+     * A spawned function runs in a scope of its own (it is shipped as source): a module its parent
+     * had in scope is not there, and the failure says so — what a REPL user meets first.
+     */
+    @Test
+    void aSpawnedFunctionThatUsesItsParentsModuleIsToldWhy() {
+        Fibril f = node.run("""
+                var sys = require('sys'), fs = require('fs');
+                var bad = sys.spawn(function () { return sys.self().node; }, []);
+                var good = sys.spawn(function () { return require('sys').self().node; }, []);
+                var other = sys.spawn(function () { return nothingHere; }, []);
+                [bad[1].recv().err, good[1].recv().ok, other[1].recv().err]
+                """);
+        assertThat(f.state()).as(f.error()).isEqualTo(Fibril.State.DONE);
+        assertThat(f.result().get(0).asString()).contains("\"sys\" is not defined")
+                .contains("a spawned function brings nothing from its parent's scope: require('sys') inside it");
+        assertThat(f.result().get(1).asString()).isEqualTo("T0");
+        assertThat(f.result().get(2).asString()).contains("\"nothingHere\" is not defined").doesNotContain("require(");
+    }
+
     @Test
     void theEnvironmentIsInheritedReadOnly() {
         Fibril f = node.nucleus.spawn(new dev.andromeda.fibril.nucleus.SpawnSpec(dev.andromeda.fibril.nucleus.Program.Kind.SCRIPT,

@@ -431,7 +431,7 @@ public final class Nucleus implements AutoCloseable {
             } catch (FibrilStop stop) {
                 end(f, stop);
             } catch (RhinoException e) {
-                fail(f, Fibril.describe(e));
+                fail(f, withHint(f, e, Fibril.describe(e)));
             } catch (StackOverflowError e) {
                 fail(f, "stack depth exceeded (the Java stack overflowed in a callback of a built-in)");
             } catch (RuntimeException e) {
@@ -441,6 +441,22 @@ public final class Nucleus implements AutoCloseable {
                 cx.removeThreadLocal(SandboxContextFactory.METER_KEY);
             }
         }
+    }
+
+    private static final java.util.regex.Pattern MODULE_NOT_DEFINED =
+            java.util.regex.Pattern.compile("\"(sys|fs|chan|http|jam)\" is not defined");
+
+    /**
+     * A spawned function is shipped as its source and runs in a scope of its own: what its parent
+     * defined — even the sys of the REPL — is not there. Say so where it bites.
+     */
+    private static String withHint(Fibril f, RhinoException e, String described) {
+        if (f.program().kind() != Program.Kind.FUNCTION || !(e instanceof org.mozilla.javascript.EcmaError ee)
+                || !"ReferenceError".equals(ee.getName()) || ee.details() == null) return described;
+        var m = MODULE_NOT_DEFINED.matcher(ee.details());
+        if (!m.find()) return described;
+        return described + "\n(a spawned function brings nothing from its parent's scope: require('" + m.group(1)
+                + "') inside it, or pass what it needs in its args)";
     }
 
     private Object step(Fibril f, Context cx) {
