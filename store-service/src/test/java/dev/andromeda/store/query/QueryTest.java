@@ -203,6 +203,13 @@ class QueryTest extends StoreTestBase {
         assertThat(lines.get(0)).isEqualTo("id,at,pages,tags,title,labels,version,modified");
         assertThat(lines).hasSize(3);
         assertThat(lines.get(1)).startsWith("a1,,412,\"[\"\"sf\"\",\"\"desert\"\"]\",Dune,\"{");
+        // format names are not case-sensitive
+        assertThat(text(raw("GET", "/fs/lib?fmt=csv&label.lang=en", null)).lines().toList()).isEqualTo(lines);
+        var ndjson = raw("GET", "/fs/lib?label.lang=en&fmt=ndjson", null);
+        assertThat(ndjson.headers().firstValue("Content-Type").orElse("")).startsWith("application/x-ndjson");
+        assertThat(text(ndjson).lines().toList()).hasSize(2);
+        assertThat(http.get("/fs/lib?fmt=json&label.lang=en").json()).hasSize(2);
+        assertThat(http.get("/fs/lib?fmt=xml").field()).isEqualTo("fmt");
 
         var cbor = raw("GET", "/fs/lib?label.lang=en", null, "Accept", "application/cbor");
         assertThat(cbor.statusCode()).isEqualTo(200);
