@@ -133,6 +133,8 @@ class ReplE2ETest extends ConstellationTestBase {
 
     @Test
     void fromAPipeWholeUnitsAreReadAcrossLinesAndAFailureSetsTheStatus() throws Exception {
+        java.nio.file.Path lib = java.nio.file.Files.createTempFile("m31-repl-lib-", ".js");
+        java.nio.file.Files.writeString(lib, "var twice = function (n) { return 2 * n; };\nfunction thrice(n) { return 3 * n; }\n");
         String script = """
                 var xs = [3, 1, 2]
                 function sorted(a) {
@@ -144,18 +146,25 @@ class ReplE2ETest extends ConstellationTestBase {
                 .session
                 nope()
                 xs.length
-                """;
+                .load %s
+                twice(thrice(xs.length))
+                .load /no/such/file.js
+                """.formatted(lib);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = new Repl(constellation.gatewayUrl(), constellation.token(), null)
                 .piped(new ByteArrayInputStream(script.getBytes(StandardCharsets.UTF_8)),
                         new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        java.nio.file.Files.delete(lib);
         List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
-        assertThat(lines).hasSize(5);
+        assertThat(lines).hasSize(7);
         assertThat(lines.subList(0, 3)).containsExactly("undefined", "undefined", "[1,2,3]");
         assertThat(lines.get(3)).startsWith("fibril fb-").contains(" on node E");
         assertThat(lines.get(4)).isEqualTo("3");
-        assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("ReferenceError").contains("nope");
+        // .load ran the file in the session: what it defined is there
+        assertThat(lines.subList(5, 7)).containsExactly("undefined", "18");
+        assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("ReferenceError").contains("nope")
+                .contains("cannot read /no/such/file.js: no such file");
         assertThat(status).isEqualTo(1);
     }
 

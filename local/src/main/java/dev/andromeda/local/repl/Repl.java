@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jline.reader.EOFError;
@@ -38,6 +39,7 @@ public final class Repl {
               var kid = sys.spawn(function (n) { return n * 2; }, [21]); kid[1].recv()
               sys.migrate('E1'); sys.self()          (the session moves, definitions and all)
             .session  where the session's fibril runs     .reset  a fresh session
+            .load f   run the file f (here, on this machine) in the session
             .help     this                                 .exit   leave (or Ctrl-D)
             Ctrl-C stops what is running; the session is then started afresh.""";
 
@@ -73,7 +75,10 @@ public final class Repl {
                     return 0;
                 }
                 if (src.isBlank()) continue;
-                if (command(src.strip(), session, out)) {
+                if (isLoad(src)) {
+                    src = load(src, out);
+                    if (src == null) continue;
+                } else if (command(src.strip(), session, out)) {
                     if (src.strip().equals(".exit")) return 0;
                     continue;
                 }
@@ -108,7 +113,13 @@ public final class Repl {
                 String src = unit.toString();
                 if (src.isBlank() || !complete(src)) continue;
                 unit.setLength(0);
-                if (command(src.strip(), session, out)) {
+                if (isLoad(src)) {
+                    src = load(src, err);
+                    if (src == null) {
+                        status = 1;
+                        continue;
+                    }
+                } else if (command(src.strip(), session, out)) {
                     if (src.strip().equals(".exit")) break;
                     continue;
                 }
@@ -134,6 +145,25 @@ public final class Repl {
         }
         out.println(a.value());
         return true;
+    }
+
+    private static boolean isLoad(String src) {
+        return src.strip().startsWith(".load ");
+    }
+
+    /**
+     * {@code .load file}: the file's text, to be run as one unit in the session (its var and
+     * function declarations stay, as a line's do); null, said on {@code err}, when it cannot be read.
+     */
+    private static String load(String src, PrintStream err) {
+        Path file = Path.of(src.strip().substring(".load ".length()).strip());
+        try {
+            String text = Files.readString(file, StandardCharsets.UTF_8);
+            return text.isBlank() ? "undefined" : text;
+        } catch (IOException | RuntimeException e) {
+            err.println("cannot read " + file + ": " + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
+            return null;
+        }
     }
 
     /** The REPL's own commands; true when {@code src} was one. */
