@@ -168,6 +168,45 @@ class ReplE2ETest extends ConstellationTestBase {
         assertThat(status).isEqualTo(1);
     }
 
+    /**
+     * A REPL stopped from outside (its terminal closed, SIGHUP; or SIGTERM) ends its session on the
+     * way out: the session asks for hours of wall clock, and would otherwise sit parked that long.
+     */
+    @Test
+    void aReplStoppedFromOutsideEndsItsSession() throws Exception {
+        Process repl = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.andromeda.local.cli.M31Command",
+                "repl", "--url", constellation.gatewayUrl(), "--token", constellation.token()).redirectErrorStream(true).start();
+        String id;
+        try {
+            var in = repl.outputWriter(StandardCharsets.UTF_8);
+            var out = repl.inputReader(StandardCharsets.UTF_8);
+            in.write("20 + 22\n.session\n");
+            in.flush();
+            assertThat(out.readLine()).isEqualTo("42");
+            String session = out.readLine();
+            assertThat(session).startsWith("fibril fb-");
+            id = session.split(" ")[1];
+            assertThat(state(id)).isEqualTo("parked");
+        } finally {
+            // SIGTERM (what a closing terminal's SIGHUP does to the JVM too), its input left open:
+            // Process.destroy() would also close the pipe, and the REPL would end at that end of input
+            repl.toHandle().destroy();
+        }
+        boolean ended = repl.waitFor(30, TimeUnit.SECONDS);
+        if (!ended) repl.destroyForcibly();
+        assertThat(ended).isTrue();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!"killed".equals(state(id)) && System.nanoTime() < deadline) Thread.sleep(200);
+        assertThat(state(id)).isEqualTo("killed");
+    }
+
+    private static String state(String fibril) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(constellation.gatewayUrl() + "/fibrils/" + fibril))
+                .header("Authorization", "Bearer " + constellation.token()).build(), HttpResponse.BodyHandlers.ofString());
+        return json.readTree(r.body()).path("state").asString();
+    }
+
     @Test
     void aTokenThatIsNotValidIsRefusedAtTheGateway() {
         assertThatThrownBy(() -> ReplSession.open(constellation.gatewayUrl(), "not-a-token", null))

@@ -62,8 +62,16 @@ public final class ReplSession implements AutoCloseable {
         client.setRequestInterceptor(b -> b.header("Authorization", "Bearer " + token));
         ReplSession s = new ReplSession(client, node);
         s.start();
+        // a terminal that is closed (SIGHUP) or a REPL that is stopped (SIGTERM) ends the JVM
+        // without close(): the session would sit parked for its whole wall clock (hours). Killing
+        // it on the way out costs one request; only kill -9 leaves it to the wall clock.
+        s.onExit = new Thread(() -> { if (!s.closed) s.stop(); }, "m31-repl-exit");
+        Runtime.getRuntime().addShutdownHook(s.onExit);
         return s;
     }
+
+    private volatile boolean closed;
+    private Thread onExit;
 
     private void start() throws ApiException {
         input = channels.createChannel(new ChannelSpec().type("Str").mode(ChannelSpec.ModeEnum.ASYNC));
@@ -172,6 +180,7 @@ public final class ReplSession implements AutoCloseable {
     /** Closing the input ends the session's loop (its receive answers null); then both channels go. */
     @Override
     public void close() {
+        if (closed) return;
         try {
             channels.closeChannel(input.getId());
             fibrils.getFibril(fibrilId, 10);
@@ -179,6 +188,14 @@ public final class ReplSession implements AutoCloseable {
             // the constellation went away first
         }
         stop();
+        closed = true;
+        if (onExit != null) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(onExit);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or about to: closed says there is nothing left to do
+            }
+        }
     }
 
     /** The session's fibril ended; its definitions are gone with it. */
